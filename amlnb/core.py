@@ -37,6 +37,13 @@ def get_device(device:str|torch.device|None=None, # 'cuda', 'cuda:1', 'mps', 'cp
     if _mps_available(): return torch.device('mps')
     return torch.device('cpu')
 
+# %% ../nbs/00_core.ipynb #28ce5436
+def _threads_for_tests():
+    "One torch thread per process under nbdev-test (which runs one notebook per core), unless OMP_NUM_THREADS is set"
+    if os.environ.get('IN_TEST') and 'OMP_NUM_THREADS' not in os.environ: torch.set_num_threads(1)
+
+_threads_for_tests()
+
 # %% ../nbs/00_core.ipynb #24958016
 def seed_everything(seed:int=42, # the seed for python, numpy and torch
                     deterministic:bool=False, # also ask cuDNN for deterministic kernels (slower on GPU)
@@ -120,7 +127,7 @@ PRESETS = {
     'tiny': Preset('tiny', size=32, patients_per_class=5, cells_per_patient=(8, 16), stem='imagenet',
                    ssl_batch_size=32, ssl_epochs=1, ssl_lr=1e-3, mil_epochs=3, mil_patience=2, mil_lr=1e-3),
     'demo': Preset('demo', size=64, patients_per_class=20, cells_per_patient=(50, 110), stem='imagenet',
-                   ssl_batch_size=128, ssl_epochs=8, ssl_lr=1e-3, mil_epochs=60, mil_patience=10, mil_lr=5e-4),
+                   ssl_batch_size=128, ssl_epochs=2, ssl_lr=1e-3, mil_epochs=60, mil_patience=10, mil_lr=5e-4),
     'paper': Preset('paper', size=144, patients_per_class=40, cells_per_patient=(100, 500), stem='imagenet',
                     ssl_batch_size=256, ssl_epochs=100, ssl_lr=1e-3, mil_epochs=150, mil_patience=20, mil_lr=5e-5,
                     max_cells=None, num_workers=8),

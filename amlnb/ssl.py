@@ -125,32 +125,32 @@ class SimCLR(SSLCallback):
     "SimCLR: two views per cell, NT-Xent over the batch"
 
 class SwAV(SSLCallback):
-    "SwAV: prototypes kept on the unit sphere, frozen for the first steps, and an optional queue"
+    "SwAV: prototypes kept on the unit sphere, frozen for the first part of training, and an optional queue"
     def __init__(self, views:nn.Module,
-                 freeze_prototypes_steps:int=100, # steps during which the prototypes get no gradient
+                 freeze_prototypes:float=0.05, # share of training during which the prototypes get no gradient
                  queue_start_epoch:int=1, # epoch from which the queue is used (when the model has one)
                 ):
         super().__init__(views)
-        self.freeze_prototypes_steps, self.queue_start_epoch = freeze_prototypes_steps, queue_start_epoch
+        self.freeze_prototypes, self.queue_start_epoch = freeze_prototypes, queue_start_epoch
     def before_batch(self):
         super().before_batch()
         if self.training:
             with torch.no_grad(): self.model.prototypes.normalize()
     def before_epoch(self): self.model.use_queue = self.epoch >= self.queue_start_epoch
     def after_backward(self):
-        if self.train_iter < self.freeze_prototypes_steps:
+        if self.pct_train < self.freeze_prototypes:
             for p in self.model.prototypes.parameters(): p.grad = None
 
 class DINO(SSLCallback):
-    "DINO: EMA teacher with a cosine momentum schedule, last layer frozen for the first epochs"
+    "DINO: EMA teacher with a cosine momentum schedule, last layer frozen for the first part of training"
     def __init__(self, views:nn.Module,
-                 momentum:float=0.996, # EMA momentum at the start; it rises to 1 along a cosine
-                 freeze_last_layer:int=1, # epochs during which the head's last layer gets no gradient
+                 momentum:float=0.99, # EMA momentum at the start; it rises to 1 along a cosine
+                 freeze_last_layer:float=0.05, # share of training during which the head's last layer gets no gradient
                 ):
         super().__init__(views)
         self.momentum, self.freeze_last_layer = momentum, freeze_last_layer
     def after_backward(self):
-        if self.epoch < self.freeze_last_layer:
+        if self.pct_train < self.freeze_last_layer:
             for p in self.model.student[1].last_layer.parameters(): p.grad = None
     def after_step(self):
         m = 1 - (1 - self.momentum) * (math.cos(math.pi * self.pct_train) + 1) / 2
@@ -324,7 +324,7 @@ def pretrain(method:str, # one of METHODS
     ckpt = _Checkpoint(folder, start, history)
     with warnings.catch_warnings():
         warnings.filterwarnings('ignore', message='.*weight_norm.*')
-        with (learn.no_bar() if not progress else _nullcontext()):
+        with (learn.no_bar() if not progress else _nullcontext()), (learn.no_logging() if not progress else _nullcontext()):
             learn.fit_one_cycle(p.ssl_epochs, p.ssl_lr, start_epoch=start, cbs=[ckpt] + list(cbs or []))
     save_encoder(learn.model.backbone.cpu(), final, **config, history=ckpt.history,
                  metric_names=list(learn.recorder.metric_names[1:-1]))

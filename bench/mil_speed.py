@@ -1,0 +1,61 @@
+"""Attention-MIL speed on the `demo` SynthAML, on this machine's CPU, in one run:
+
+1. a full 5-fold `cross_validate` on cached features (seconds), with the `demo` preset's schedule;
+2. one training epoch over the same bags with features read from the store, against one epoch that
+   recomputes every cell's features through the (frozen) ResNet18 encoder from the cell cache (ratio).
+
+Uses the untrained (`random`) encoder: speed does not depend on the weights. Run: python bench/mil_speed.py
+"""
+import os, platform, time, warnings
+import numpy as np
+import torch
+import torch.nn.functional as F
+warnings.filterwarnings('ignore')
+from amlnb.core import get_preset, seed_everything
+from amlnb.synth import make_synth_dataset
+from amlnb.data import CellCache, patient_splits
+from amlnb.ssl import pretrain
+from amlnb.models import load_encoder
+from amlnb.features import extract_features
+from amlnb.augment import normalize
+from amlnb.mil import cross_validate, AttentionMIL, BagDataset, _patients_of
+
+def epoch_time(store, cache, encoder, fold, recompute:bool, bs:int=8):
+    seed_everything(0)
+    ds = BagDataset.from_store(store, fold.train)
+    model = AttentionMIL(store.features.shape[1], 5, per_class_attention=True)
+    opt = torch.optim.Adam(model.parameters(), 5e-4)
+    encoder.eval()
+    t0 = time.perf_counter()
+    for i in range(0, len(ds), bs):
+        idx = range(i, min(i + bs, len(ds)))
+        if recompute:
+            with torch.no_grad():
+                bags = [encoder(normalize(torch.from_numpy(cache.batch(ds.positions[j])).permute(0, 3, 1, 2).float() / 255)) for j in idx]
+        else: bags = [torch.from_numpy(store.bag(ds.patients[j])) for j in idx]
+        n = max(len(b) for b in bags)
+        X = torch.zeros(len(bags), n, bags[0].shape[1]); mask = torch.zeros(len(bags), n, dtype=torch.bool)
+        for k, b in enumerate(bags): X[k, :len(b)] = b; mask[k, :len(b)] = True
+        loss = F.cross_entropy(model(X, mask)[0], torch.as_tensor(ds.labels[list(idx)]))
+        opt.zero_grad(); loss.backward(); opt.step()
+    return time.perf_counter() - t0
+
+if __name__ == '__main__':
+    p = get_preset('demo')
+    root = make_synth_dataset(preset='demo', seed=0, progress=False)
+    cache = CellCache.from_folder(root, size=p.size)
+    enc_path = pretrain('random', cache, preset='demo')
+    store = extract_features(enc_path, cache, progress=False)
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}, {torch.get_num_threads()} threads")
+    print(f"demo SynthAML: {len(store.patients)} patients, {len(store)} cells, features {store.features.shape[1]}-d")
+    t0 = time.perf_counter()
+    cv = cross_validate(store, preset='demo', device='cpu', progress=False)
+    t_cv = time.perf_counter() - t0
+    epochs = [len(f.history) for f in cv.folds]
+    print(f"5-fold cross_validate on cached features: {t_cv:.1f} s ({sum(epochs)} epochs in all, early stopping; test macro-F1 {cv.metrics.loc['mean', 'macro_f1']:.3f})")
+    fold = patient_splits(_patients_of(store))[0]
+    enc = load_encoder(enc_path)
+    t_feat = epoch_time(store, cache, enc, fold, recompute=False)
+    t_rec = epoch_time(store, cache, enc, fold, recompute=True)
+    print(f"one epoch over {len(fold.train)} training bags: features {t_feat:.2f} s | recomputing through the encoder {t_rec:.1f} s")
+    print(f"ratio recompute / features: {t_rec / t_feat:.0f}x")
