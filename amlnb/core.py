@@ -6,7 +6,7 @@ Docs: https://amlnb.github.io/amlnb/core.html.md"""
 
 # %% ../nbs/00_core.ipynb #f14e1351
 from __future__ import annotations
-import os, random, hashlib, json, tempfile
+import os, re, random, hashlib, json, shutil, socket, tempfile, time
 from dataclasses import dataclass, asdict, fields, replace
 from pathlib import Path
 import numpy as np
@@ -14,8 +14,8 @@ import pandas as pd
 import torch
 
 # %% auto #0
-__all__ = ['BAG_LABELS', 'METADATA_COLUMNS', 'PRESETS', 'get_device', 'seed_everything', 'amlnb_home', 'atomic_path', 'hash_key',
-           'Preset', 'get_preset', 'presets_table']
+__all__ = ['BAG_LABELS', 'METADATA_COLUMNS', 'PRESETS', 'get_device', 'seed_everything', 'amlnb_home', 'atomic_path', 'safe_name',
+           'build_folder', 'clean_stale_builds', 'publish_folder', 'hash_key', 'Preset', 'get_preset', 'presets_table']
 
 # %% ../nbs/00_core.ipynb #a1c5d631
 def _mps_available() -> bool:
@@ -82,6 +82,47 @@ class atomic_path:
         if exc_type is None: os.replace(self.tmp, self.path)
         else: self.tmp.unlink(missing_ok=True)
         return False
+
+# %% ../nbs/00_core.ipynb #c4712c61
+def _host() -> str: return re.sub(r'[^A-Za-z0-9_-]+', '-', socket.gethostname()) or 'host'
+
+def safe_name(name, default:str='x') -> str:
+    "`name` with every run of characters other than letters, digits, '-' and '_' replaced by '_'"
+    return re.sub(r'[^A-Za-z0-9_-]+', '_', str(name)) if name else default
+
+def _pid_alive(pid:int) -> bool:
+    if os.name == 'nt': return True   # no safe probe on Windows: only the age rule applies there
+    try: os.kill(pid, 0)
+    except ProcessLookupError: return False
+    except PermissionError: return True
+    return True
+
+def build_folder(final:Path) -> Path:
+    "A new temporary folder beside `final` to build it in: `.build-<name>.<host>.<pid>.<random>`"
+    final.parent.mkdir(parents=True, exist_ok=True)
+    return Path(tempfile.mkdtemp(prefix=f".build-{final.name}.{_host()}.{os.getpid()}.", dir=final.parent))
+
+def clean_stale_builds(folder:Path, max_age:float=86400):
+    "Remove `.build-*` folders in `folder` left by dead processes of this host, or older than `max_age` seconds"
+    for d in Path(folder).glob('.build-*'):
+        parts = d.name.rsplit('.', 3)
+        dead = len(parts) == 4 and parts[1] == _host() and parts[2].isdigit() and not _pid_alive(int(parts[2]))
+        try: old = time.time() - d.stat().st_mtime > max_age
+        except FileNotFoundError: continue
+        if dead or old: shutil.rmtree(d, ignore_errors=True)
+
+def publish_folder(tmp:Path, final:Path, is_complete, replace:bool=True):
+    "Rename the finished build `tmp` onto `final`; a complete `final` is kept instead when not `replace`"
+    if not replace and is_complete(final):                # another process finished it meanwhile
+        shutil.rmtree(tmp, ignore_errors=True); return
+    if final.exists():                                    # damaged, or to be replaced: set aside, then remove
+        aside = build_folder(final)
+        os.rename(final, aside/'old')
+        shutil.rmtree(aside, ignore_errors=True)
+    try: os.rename(tmp, final)
+    except OSError:
+        if not is_complete(final): raise
+        shutil.rmtree(tmp, ignore_errors=True)            # another process finished the same folder first
 
 # %% ../nbs/00_core.ipynb #9b8b9c4c
 def hash_key(*objs, n:int=16) -> str:

@@ -6,7 +6,7 @@ Docs: https://amlnb.github.io/amlnb/data.html.md"""
 
 # %% ../nbs/02_data.ipynb #1b012e9c
 from __future__ import annotations
-import hashlib, io, json, os, re, shutil, socket, tempfile, time, warnings
+import hashlib, io, json, os, re, shutil, tempfile, time, warnings
 from collections import namedtuple
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -21,6 +21,7 @@ from sklearn.model_selection import StratifiedKFold
 from fastai.data.load import DataLoader
 from fastai.data.core import DataLoaders
 from .core import amlnb_home, atomic_path, hash_key, get_preset, get_device, Preset, BAG_LABELS, METADATA_COLUMNS
+from .core import build_folder, publish_folder, clean_stale_builds, safe_name
 from .synth import show_cells, make_synth_dataset
 from fastcore.script import call_parse
 
@@ -330,25 +331,6 @@ def _side(size:int|str|Preset) -> int:
     "Pixels from a size, a preset name or a `Preset`"
     return get_preset(size).size if isinstance(size, (str, Preset)) else int(size)
 
-def _host() -> str: return re.sub(r'[^A-Za-z0-9_-]+', '-', socket.gethostname()) or 'host'
-def _safe(name:str) -> str: return re.sub(r'[^A-Za-z0-9_-]+', '_', str(name)) or 'cells'
-
-def _pid_alive(pid:int) -> bool:
-    if os.name == 'nt': return True   # no safe probe on Windows: only the age rule applies there
-    try: os.kill(pid, 0)
-    except ProcessLookupError: return False
-    except PermissionError: return True
-    return True
-
-def _clean_leftovers(cache_dir:Path, max_age:float=86400):
-    "Remove half-written builds (and set-aside caches) whose process is dead, or that are older than `max_age` s"
-    for d in list(cache_dir.glob('.build-*')) + list(cache_dir.glob('.stale-*')):
-        parts = d.name.rsplit('.', 3)
-        dead = len(parts) == 4 and parts[1] == _host() and parts[2].isdigit() and not _pid_alive(int(parts[2]))
-        try: old = time.time() - d.stat().st_mtime > max_age
-        except FileNotFoundError: continue
-        if dead or old: shutil.rmtree(d, ignore_errors=True)
-
 def _read_meta(path:Path) -> dict|None:
     "The meta data of a finished, intact cache at `path`, else None"
     try: meta = json.loads((path/'meta.json').read_text())
@@ -357,17 +339,6 @@ def _read_meta(path:Path) -> dict|None:
     try: nbytes = (path/'images.u8').stat().st_size
     except OSError: return None
     return meta if nbytes == meta['n'] * meta['size'] ** 2 * 3 else None
-
-def _publish(tmp:Path, final:Path):
-    "Rename the finished build `tmp` to `final`, replacing a stale or damaged cache of that name"
-    if final.exists():
-        aside = final.parent/f".stale-{final.name}.{_host()}.{os.getpid()}.{os.urandom(4).hex()}"
-        os.rename(final, aside)
-        shutil.rmtree(aside, ignore_errors=True)
-    try: os.rename(tmp, final)
-    except OSError:
-        if _read_meta(final) is None: raise
-        shutil.rmtree(tmp, ignore_errors=True)   # another process finished the same cache first
 
 def _table_digest(df:pd.DataFrame) -> str:
     "A digest of a table's names and values"
@@ -415,7 +386,7 @@ def _read_problem(path:str, e:Exception, where:str) -> Problem:
 def _build_cache(final:Path, paths:list, table:pd.DataFrame, size:int, reader:Callable, n_workers:int,
                  progress:bool, meta:dict) -> list:
     "Decode `paths` into a new cache at `final`, atomically; returns the problems met"
-    tmp = Path(tempfile.mkdtemp(prefix=f".build-{final.name}.{_host()}.{os.getpid()}.", dir=final.parent))
+    tmp = build_folder(final)
     try:
         n, problems = len(paths), []
         images = np.memmap(tmp/'images.u8', np.uint8, 'w+', shape=(max(n, 1), size, size, 3))
@@ -436,7 +407,7 @@ def _build_cache(final:Path, paths:list, table:pd.DataFrame, size:int, reader:Ca
         table[ok].reset_index(drop=True).to_json(tmp/'index.json', orient='table', index=False)
         with atomic_path(tmp/'meta.json') as p:   # written last: its presence marks a complete build
             p.write_text(json.dumps(dict(meta, n=k, problems=[tuple(p) for p in problems], built=time.time()), indent=1))
-        _publish(tmp, final)
+        publish_folder(tmp, final, is_complete=lambda p: _read_meta(p) is not None)
         return problems
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -520,13 +491,13 @@ class CellCache:
         key = hash_key(CACHE_VERSION, size, reader_id, _file_signature(paths, rel), _table_digest(table))
         cache_dir = Path(cache_dir).expanduser() if cache_dir is not None else amlnb_home('cache')
         cache_dir.mkdir(parents=True, exist_ok=True)
-        prefix = f"{_safe(name or root.name)}-{size}px"
+        prefix = f"{safe_name(name or root.name, 'cells')}-{size}px"
         final = cache_dir/f"{prefix}-{key}"
         if not rebuild and _read_meta(final) is not None:
             cache = cls(final, root=root, problems=problems, patients=patients)
             warn_problems(cache.build_problems, f"CellCache {final.name}", "recorded when it was built")
             return cache
-        _clean_leftovers(cache_dir)
+        clean_stale_builds(cache_dir)
         n_workers = n_workers or min(8, os.cpu_count() or 1)
         progress = len(paths) > 5000 if progress is None else progress
         meta = dict(version=CACHE_VERSION, key=key, size=size, root=str(root), n_files=len(paths))

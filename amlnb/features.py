@@ -6,7 +6,7 @@ Docs: https://amlnb.github.io/amlnb/features.html.md"""
 
 # %% ../nbs/07_features.ipynb #fb670ec9
 from __future__ import annotations
-import hashlib, json, os, re, shutil, socket, tempfile, time, warnings
+import hashlib, json, os, re, shutil, tempfile, time, warnings
 from pathlib import Path
 import numpy as np
 import pandas as pd
@@ -17,7 +17,7 @@ from fastprogress.fastprogress import progress_bar
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
-from .core import amlnb_home, hash_key, get_device, BAG_LABELS
+from .core import amlnb_home, hash_key, get_device, BAG_LABELS, build_folder, publish_folder, clean_stale_builds, safe_name
 from .data import CellCache, patient_splits
 from .augment import normalize
 from .models import load_encoder
@@ -129,38 +129,6 @@ class FeatureStore:
         return self
 
 # %% ../nbs/07_features.ipynb #09bdaafe
-def _safe(name:str) -> str: return re.sub(r'[^A-Za-z0-9_-]+', '_', str(name)) or 'features'
-def _host() -> str: return re.sub(r'[^A-Za-z0-9_-]+', '-', socket.gethostname()) or 'host'
-
-def _pid_alive(pid:int) -> bool:
-    if os.name == 'nt': return True
-    try: os.kill(pid, 0)
-    except ProcessLookupError: return False
-    except PermissionError: return True
-    return True
-
-def _clean_builds(store_dir:Path, max_age:float=86400):
-    "Remove unfinished builds left by dead processes of this host, or older than `max_age` s"
-    for d in store_dir.glob('.build-*'):
-        parts = d.name.rsplit('.', 3)
-        dead = len(parts) == 4 and parts[1] == _host() and parts[2].isdigit() and not _pid_alive(int(parts[2]))
-        try: old = time.time() - d.stat().st_mtime > max_age
-        except FileNotFoundError: continue
-        if dead or old: shutil.rmtree(d, ignore_errors=True)
-
-def _publish(tmp:Path, final:Path, replace:bool=False):
-    "Rename the finished build `tmp` to `final`, replacing an unfinished or damaged store of that name (or any, with `replace`)"
-    if not replace and _store_problem(final) is None:   # another process finished the same store meanwhile
-        shutil.rmtree(tmp, ignore_errors=True); return
-    if final.exists():
-        aside = final.parent/f".build-{final.name}.{_host()}.{os.getpid()}.stale{os.urandom(4).hex()}"
-        os.rename(final, aside)
-        shutil.rmtree(aside, ignore_errors=True)
-    try: os.rename(tmp, final)
-    except OSError:
-        if _store_problem(final) is not None: raise
-        shutil.rmtree(tmp, ignore_errors=True)   # another process finished the same store first
-
 def _forward(encoder:nn.Module, images:np.ndarray, device:torch.device, amp:bool) -> np.ndarray:
     "Raw features (B,D) float32 of uint8 cells (B,H,W,3)"
     x = torch.from_numpy(np.array(images)).to(device, non_blocking=True).permute(0, 3, 1, 2).float().div_(255)
@@ -212,14 +180,14 @@ def extract_features(encoder:str|Path|nn.Module, # an encoder file (`pretrain`'s
     key = hash_key(STORE_VERSION, enc_key, cache.key)
     store_dir = Path(store_dir).expanduser() if store_dir is not None else amlnb_home('features')
     store_dir.mkdir(parents=True, exist_ok=True)
-    final = store_dir/f"{_safe(name or getattr(module, 'meta', {}).get('method') or 'features')}-{key}"
+    final = store_dir/f"{safe_name(name or getattr(module, 'meta', {}).get('method'), 'features')}-{key}"
     if not rebuild and _store_problem(final) is None: return FeatureStore(final)
-    _clean_builds(store_dir)
+    clean_stale_builds(store_dir)
     device = get_device(device)
     amp = device.type == 'cuda' if amp is None else bool(amp and device.type == 'cuda')
     param = next(module.parameters(), None)
     home, was_training = (param.device if param is not None else torch.device('cpu')), module.training
-    tmp = Path(tempfile.mkdtemp(prefix=f".build-{final.name}.{_host()}.{os.getpid()}.", dir=store_dir))
+    tmp = build_folder(final)
     try:
         module.eval().to(device)
         dim = _write_features(module, cache, tmp/'features.f16', bs, device, amp, progress)
@@ -229,7 +197,7 @@ def extract_features(encoder:str|Path|nn.Module, # an encoder file (`pretrain`'s
                     encoder_meta={k: v for k, v in getattr(module, 'meta', {}).items() if k in ('method', 'data', 'seed')},
                     built=time.time())
         (tmp/'meta.json').write_text(json.dumps(meta, indent=1))   # written last: it marks a finished store
-        _publish(tmp, final, replace=rebuild)
+        publish_folder(tmp, final, is_complete=lambda p: _store_problem(p) is None, replace=rebuild)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

@@ -26,7 +26,7 @@ from .data import patient_splits, Fold
 
 # %% auto #0
 __all__ = ['AttentionMIL', 'BagDataset', 'pad_bags', 'BagDataLoader', 'mil_metrics', 'CachedBag', 'FinetuneMIL', 'FoldResult',
-           'predict_bags', 'train_fold', 'CVResult', 'cross_validate']
+           'predict_bags', 'train_fold', 'CVResult', 'cross_validate', 'attention_auroc']
 
 # %% ../nbs/08_mil.ipynb #929cd216
 class AttentionMIL(nn.Module):
@@ -310,3 +310,22 @@ def cross_validate(store, # a FeatureStore of the dataset's cells
         it = progress_bar(folds, leave=False)
     results = [train_fold(f, store, **kwargs) for f in it]
     return CVResult(results, list(kwargs.get('classes', BAG_LABELS)))
+
+# %% ../nbs/08_mil.ipynb #761ec977
+def attention_auroc(result, # a CVResult or FoldResult
+                    store, # the FeatureStore the result was trained on (its index has `malignant`)
+                    column:str='pred', # attention column: 'pred' (the predicted class's) or 'label' (the true class's)
+                   ) -> pd.DataFrame:
+    "Per tested patient: AUROC of raw attention for malignant vs healthy cells (patients with both kinds)"
+    if 'malignant' not in store.index or store.index.malignant.isna().all():
+        raise ValueError("attention_auroc needs ground truth (`malignant`) in the store's index (SynthAML)")
+    pats = result.patients[result.patients.part == 'test'] if 'part' in result.patients else result.patients
+    rows = []
+    for r in pats.itertuples():
+        att, pos = result.attention[r.patient_id], result.positions[r.patient_id]
+        col = result.classes.index(getattr(r, column)) if att.shape[0] > 1 else 0
+        mal = store.index.malignant.iloc[pos].to_numpy(dtype=float)
+        if np.isnan(mal).any() or mal.min() == mal.max(): continue
+        rows.append({'patient_id': r.patient_id, 'label': r.label, 'pred': r.pred, 'n_cells': len(pos),
+                     'malignant_fraction': mal.mean(), 'attention_auroc': roc_auc_score(mal, att[col])})
+    return pd.DataFrame(rows)
