@@ -6,7 +6,7 @@ Docs: https://amlnb.github.io/amlnb/mil.html.md"""
 
 # %% ../nbs/08_mil.ipynb #f10e786e
 from __future__ import annotations
-import math, tempfile, warnings
+import contextlib, io, math, tempfile, warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 import numpy as np
@@ -215,6 +215,7 @@ def train_fold(fold:Fold|int, # a Fold of `patient_splits`, or its number
                n_folds:int=5, # folds of the rotation, when `fold` is a number
                progress:bool=False, # fastai progress bars and table
                classes=BAG_LABELS, # the bag classes
+               standardize:bool=True, # z-score each feature with the training cells' mean and std (frozen features only)
               ) -> FoldResult:
     "Train attention-MIL on one fold with early stopping on the validation loss; predict its validation and test patients"
     p = get_preset(preset)
@@ -222,6 +223,10 @@ def train_fold(fold:Fold|int, # a Fold of `patient_splits`, or its number
     device = get_device(device)
     seed_everything(seed)
     train_ds, valid_ds, test_ds = (BagDataset.from_store(store, pats, classes) for pats in (fold.train, fold.valid, fold.test))
+    if standardize and not finetune:
+        train_cells = np.concatenate(train_ds.bags)
+        mu, sd = train_cells.mean(0), train_cells.std(0) + 1e-6
+        for ds in (train_ds, valid_ds, test_ds): ds.bags = [(b - mu) / sd for b in ds.bags]
     if finetune:
         if cache is None or encoder is None: raise ValueError("finetune=True needs the CellCache (`cache`) and the `encoder` to fine-tune")
         if hasattr(store, 'check'): store.check(cache)
@@ -244,8 +249,9 @@ def train_fold(fold:Fold|int, # a Fold of `patient_splits`, or its number
         with warnings.catch_warnings():
             warnings.filterwarnings('ignore', message='.*Saved file doesn.t contain an optimizer state.*')
             if progress: learn.fit(p.mil_epochs, p.mil_lr, cbs=cbs)
-            else:
-                with learn.no_bar(), learn.no_logging(): learn.fit(p.mil_epochs, p.mil_lr, cbs=cbs)
+            else:   # quiet: no bars, no table, and none of the trackers' "better model found" lines
+                with learn.no_bar(), learn.no_logging(), contextlib.redirect_stdout(io.StringIO()):
+                    learn.fit(p.mil_epochs, p.mil_lr, cbs=cbs)
         history = [[float(v) for v in row] for row in learn.recorder.values]
     best = int(np.argmin([h[1] for h in history])) if history else 0
     rows, attention, positions, metrics = [], {}, {}, {}

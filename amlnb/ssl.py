@@ -242,8 +242,8 @@ def ssl_learner(dls, # DataLoaders of uint8 cells and labels (`cell_dataloaders`
         crit = NTXentLoss(temperature=0.2)
         loss = lambda pred, *yb: crit(*pred)
     elif method == 'swav':
-        model, cb = SwAVModel(backbone, n_prototypes=128, queue_length=queue_length), SwAV(swav_views(size, n_local), **kwargs)
-        crit = SwAVLoss()
+        model, cb = SwAVModel(backbone, n_prototypes=32, queue_length=queue_length), SwAV(swav_views(size, n_local), **kwargs)
+        crit = SwAVLoss(sinkhorn_epsilon=0.03)
         loss = lambda pred, *yb: crit(*pred)
     elif method == 'dino':
         model, cb = DINOModel(backbone, out_dim=1024), DINO(dino_views(size, n_local), **kwargs)
