@@ -23,6 +23,7 @@ from fastai.callback.tracker import EarlyStoppingCallback, SaveModelCallback
 from fastai.optimizer import Adam
 from .core import BAG_LABELS, get_device, seed_everything, get_preset, Preset
 from .data import patient_splits, Fold
+from .augment import normalize
 
 # %% auto #0
 __all__ = ['AttentionMIL', 'BagDataset', 'pad_bags', 'BagDataLoader', 'mil_metrics', 'CachedBag', 'FinetuneMIL', 'FoldResult',
@@ -163,7 +164,6 @@ class FinetuneMIL(nn.Module):
         super().__init__()
         self.encoder, self.mil = encoder, mil
     def forward(self, X, mask):
-        from amlnb.augment import normalize
         imgs = X[mask].permute(0, 3, 1, 2).float() / 255                    # only the real cells
         feats = self.encoder(normalize(imgs))
         H = feats.new_zeros(X.shape[:2] + feats.shape[1:])

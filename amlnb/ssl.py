@@ -7,6 +7,7 @@ Docs: https://amlnb.github.io/amlnb/ssl.html.md"""
 # %% ../nbs/06_ssl.ipynb #d3e74a06
 from __future__ import annotations
 import json, math, shutil, time, warnings
+from contextlib import nullcontext
 from pathlib import Path
 import numpy as np
 import pandas as pd
@@ -324,16 +325,12 @@ def pretrain(method:str, # one of METHODS
     ckpt = _Checkpoint(folder, start, history)
     with warnings.catch_warnings():
         warnings.filterwarnings('ignore', message='.*weight_norm.*')
-        with (learn.no_bar() if not progress else _nullcontext()), (learn.no_logging() if not progress else _nullcontext()):
+        with (learn.no_bar() if not progress else nullcontext()), (learn.no_logging() if not progress else nullcontext()):
             learn.fit_one_cycle(p.ssl_epochs, p.ssl_lr, start_epoch=start, cbs=[ckpt] + list(cbs or []))
     save_encoder(learn.model.backbone.cpu(), final, **config, history=ckpt.history,
                  metric_names=list(learn.recorder.metric_names[1:-1]))
     for f in ('last.pth', 'last.json'): (folder/f).unlink(missing_ok=True)
     return final
-
-class _nullcontext:
-    def __enter__(self): return self
-    def __exit__(self, *a): return False
 
 # %% ../nbs/06_ssl.ipynb #9a661f6c
 def evaluate_encoder(encoder:str|Path|nn.Module, # an encoder or its file
