@@ -10,6 +10,7 @@ import math
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from .synth import blur_images
 
 # %% auto #0
 __all__ = ['IMAGENET_STATS', 'crop_flip_rotate', 'color_jitter', 'stain_jitter', 'random_grayscale', 'gaussian_blur', 'solarize',
@@ -108,13 +109,8 @@ def gaussian_blur(x:torch.Tensor, # float images (B,C,H,W)
     "Per-sample Gaussian blur, one kernel per image in a grouped convolution"
     B, C, H, W = x.shape
     s = _uniform(B, *sigma, x.device) * H / 224
-    r = max(1, math.ceil(3 * sigma[1] * H / 224))
-    t = torch.arange(-r, r + 1, device=x.device, dtype=x.dtype)
-    k = torch.exp(-t[None] ** 2 / (2 * s[:, None] ** 2))
-    k = (k / k.sum(1, keepdim=True)).repeat_interleave(C, 0)
-    y = F.pad(x.reshape(1, B * C, H, W), (r, r, r, r), mode='reflect')
-    y = F.conv2d(F.conv2d(y, k[:, None, None, :], groups=B * C), k[:, None, :, None], groups=B * C)
-    return _apply_where(x, y.reshape(B, C, H, W), _coin(B, p, x.device))
+    y = blur_images(x, s, radius=max(1, math.ceil(3 * sigma[1] * H / 224)))
+    return _apply_where(x, y, _coin(B, p, x.device))
 
 def solarize(x:torch.Tensor, p:float=0.2, threshold:float=0.5) -> torch.Tensor:
     "Per-sample solarisation: pixels above `threshold` are inverted"

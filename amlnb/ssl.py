@@ -6,7 +6,7 @@ Docs: https://amlnb.github.io/amlnb/ssl.html.md"""
 
 # %% ../nbs/06_ssl.ipynb #d3e74a06
 from __future__ import annotations
-import json, math, shutil, time, warnings
+import json, math, time, warnings
 from contextlib import nullcontext
 from pathlib import Path
 import numpy as np
@@ -23,7 +23,7 @@ from fastai.metrics import accuracy
 from fastai.optimizer import Adam
 from .core import get_device, get_preset, seed_everything, amlnb_home, atomic_path, hash_key, Preset
 from .synth import make_synth_dataset
-from .data import CellCache, load_patients, patient_splits, cell_dataloaders
+from .data import CellCache, patient_splits, cell_dataloaders
 from .augment import CellViews, simclr_views, swav_views, dino_views, normalize
 from .losses import NTXentLoss, SwAVLoss, DINOLoss
 from .models import ResNetEncoder, ssl_head, save_encoder, load_encoder
@@ -190,6 +190,16 @@ def knn_accuracy(ref, ref_labels, query, query_labels, k:int=20, t:float=0.07, b
     return float(np.mean([(pred[query_labels == c] == c).float().mean().item() for c in query_labels.unique()]))
 
 # %% ../nbs/06_ssl.ipynb #d0285fde
+def _sample_cells(idx:pd.DataFrame, mask:np.ndarray, label:str, n:int, rng:np.random.Generator) -> np.ndarray:
+    "Sorted positions of up to `n` random cells where `mask` holds and `label` is known"
+    pos = np.flatnonzero(mask & idx[label].notna().to_numpy())
+    return np.sort(rng.choice(pos, min(n, len(pos)), replace=False))
+
+def _codes(idx:pd.DataFrame, label:str, pos:np.ndarray) -> torch.Tensor:
+    "Integer codes (int64) of column `label` at `pos`, over the column's sorted values"
+    vocab = sorted(idx[label].dropna().unique())
+    return torch.as_tensor(pd.Categorical(idx[label].iloc[pos], categories=vocab).codes.astype(np.int64))
+
 class KNNMonitor(Callback):
     "kNN accuracy of the backbone's features: reference cells of some patients, queries of others"
     order = 40                                   # before the Recorder (50) reads the metrics
@@ -206,11 +216,9 @@ class KNNMonitor(Callback):
         if shared: raise ValueError(f"reference and query patients overlap ({', '.join(sorted(shared))}): the monitor must test on unseen patients")
         idx, rng = cache.index, np.random.default_rng(seed)
         if label not in idx or idx[label].isna().all(): raise ValueError(f"the cache has no {label!r} labels for a kNN monitor")
-        vocab = sorted(idx[label].dropna().unique())
         def pick(pats, n):
-            pos = np.flatnonzero(idx.patient_id.isin(list(pats)) & idx[label].notna())
-            pos = np.sort(rng.choice(pos, min(n, len(pos)), replace=False))
-            return cache.batch(pos), pd.Categorical(idx[label].iloc[pos], categories=vocab).codes
+            pos = _sample_cells(idx, idx.patient_id.isin(list(pats)).to_numpy(), label, n, rng)
+            return cache.batch(pos), _codes(idx, label, pos)
         return cls(*pick(ref_patients, max_ref), *pick(query_patients, max_query), **kwargs)
 
     def metric(self) -> ValueMetric: return ValueMetric(lambda: self.value, self.metric_name)
@@ -344,14 +352,9 @@ def evaluate_encoder(encoder:str|Path|nn.Module, # an encoder or its file
     if 'cell_type' not in idx or idx.cell_type.isna().all(): raise ValueError("evaluate_encoder needs cell labels (cell_type)")
     patients = idx[['patient_id', 'bag_label']].drop_duplicates('patient_id')
     held_out = held_out if held_out is not None else patient_splits(patients)[0].valid
-    rng = np.random.default_rng(seed)
-    def pick(mask):
-        pos = np.flatnonzero(mask & idx.cell_type.notna().to_numpy())
-        return np.sort(rng.choice(pos, min(max_cells, len(pos)), replace=False))
-    q_pos, r_pos = pick(idx.patient_id.isin(held_out).to_numpy()), pick(~idx.patient_id.isin(held_out).to_numpy())
+    rng, query = np.random.default_rng(seed), idx.patient_id.isin(held_out).to_numpy()
+    q_pos, r_pos = _sample_cells(idx, query, 'cell_type', max_cells, rng), _sample_cells(idx, ~query, 'cell_type', max_cells, rng)
     r_feat, q_feat = embed(enc, cache.batch(r_pos)), embed(enc, cache.batch(q_pos))
-    vocab = sorted(idx.cell_type.dropna().unique())
-    code = lambda pos: torch.as_tensor(pd.Categorical(idx.cell_type.iloc[pos], categories=vocab).codes.astype(np.int64))
     mal = lambda pos: torch.as_tensor(idx.malignant.iloc[pos].to_numpy(dtype=np.int64))
-    return {'knn_cell_type': knn_accuracy(r_feat, code(r_pos), q_feat, code(q_pos), k),
+    return {'knn_cell_type': knn_accuracy(r_feat, _codes(idx, 'cell_type', r_pos), q_feat, _codes(idx, 'cell_type', q_pos), k),
             'knn_malignant_bal': knn_accuracy(r_feat, mal(r_pos), q_feat, mal(q_pos), k, balanced=True)}

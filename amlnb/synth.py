@@ -20,7 +20,7 @@ from .core import get_preset, amlnb_home, hash_key, BAG_LABELS, METADATA_COLUMNS
 # %% auto #0
 __all__ = ['UM', 'HEALTHY', 'MALIGNANT', 'CELL_TYPES', 'SUBTYPE_CELLS', 'OD', 'SPECS', 'L', 'NR', 'NV', 'NN', 'NRBC',
            'HEALTHY_DIFF', 'DIFFERENTIAL', 'smooth_noise', 'sample_stain', 'neutral_stain', 'render_cells',
-           'show_cells', 'patient_composition', 'make_synth_dataset']
+           'blur_images', 'show_cells', 'patient_composition', 'make_synth_dataset']
 
 # %% ../nbs/01_synth.ipynb #423672a9
 UM = 25.0
@@ -380,22 +380,21 @@ def render_cells(types:list|str, # cell type of each image (see `CELL_TYPES`)
     img = img.clamp(1e-4, 1) ** stain['gamma'][:, None, None, None]
     img = F.avg_pool2d(img, supersample) if supersample > 1 else img
     img = img * _u(g, (B, 1, 1, 1), 0.95, 1.05)
-    img = _blur(img, _u(g, (B,), 0.0, 0.5) * size / 64)
+    img = blur_images(img, _u(g, (B,), 0.0, 0.5) * size / 64)
     img = img + torch.randn(img.shape, generator=g) * _u(g, (B, 1, 1, 1), 0.5, 3.0) / 255
     return (img.clamp(0, 1) * 255).round().to(torch.uint8).permute(0, 2, 3, 1).contiguous()
 
-def _blur(img, sigma):
-    "Gaussian blur with a different sigma (px) for every image"
+def blur_images(img:torch.Tensor, # float images (B,C,H,W)
+                sigma:torch.Tensor, # blur sigma in px, one per image, (B,)
+                radius:int=3, # kernel half-width in px
+               ) -> torch.Tensor:
+    "Gaussian blur with a different sigma for every image: one separable kernel per image in a grouped convolution"
     B, C, H, W = img.shape
-    r = 3
-    t = torch.arange(-r, r + 1).float()
+    t = torch.arange(-radius, radius + 1, device=img.device, dtype=img.dtype)
     k = torch.exp(-t[None] ** 2 / (2 * sigma[:, None].clamp(min=1e-3) ** 2))
-    k = k / k.sum(1, keepdim=True)
-    k = k.repeat_interleave(C, 0)
-    x = img.reshape(1, B * C, H, W)
-    x = F.pad(x, (r, r, r, r), mode='reflect')
-    x = F.conv2d(x, k[:, None, None, :], groups=B * C)
-    x = F.conv2d(x, k[:, None, :, None], groups=B * C)
+    k = (k / k.sum(1, keepdim=True)).repeat_interleave(C, 0)
+    x = F.pad(img.reshape(1, B * C, H, W), (radius,) * 4, mode='reflect')
+    x = F.conv2d(F.conv2d(x, k[:, None, None, :], groups=B * C), k[:, None, :, None], groups=B * C)
     return x.reshape(B, C, H, W)
 
 # %% ../nbs/01_synth.ipynb #e6a2f70c
