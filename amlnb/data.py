@@ -20,6 +20,7 @@ from PIL import Image, UnidentifiedImageError
 from sklearn.model_selection import StratifiedKFold
 from fastai.data.load import DataLoader
 from fastai.data.core import DataLoaders
+from fastai.torch_core import to_device
 from .core import amlnb_home, atomic_path, hash_key, get_preset, get_device, Preset, BAG_LABELS, METADATA_COLUMNS
 from .core import build_folder, publish_folder, clean_stale_builds, safe_name
 from .synth import show_cells, make_synth_dataset
@@ -30,7 +31,7 @@ __all__ = ['Problem', 'ENCODINGS', 'IMAGE_SUFFIXES', 'IGNORED_NAMES', 'IGNORED_S
            'MATEK_CLASSES', 'DataWarning', 'problems_table', 'summarise_problems', 'warn_problems',
            'canonical_bag_label', 'normalise_column', 'read_metadata', 'image_number', 'list_images', 'read_cell',
            'find_metadata', 'load_patients', 'patient_files', 'CellCache', 'load_matek', 'Fold', 'patient_splits',
-           'CellDataset', 'CellDataLoader', 'cell_dataloaders', 'synth_demo']
+           'CellDataset', 'non_blocking_iter', 'CellDataLoader', 'cell_dataloaders', 'synth_demo']
 
 # %% ../nbs/02_data.ipynb #dfea03af
 class DataWarning(UserWarning):
@@ -630,8 +631,19 @@ class CellDataset:
         "The patient ids in this dataset"
         return sorted(self.cache.index.patient_id.iloc[self.positions].unique()) if 'patient_id' in self.cache.index else []
 
+def non_blocking_iter(dl:DataLoader):
+    "Iterate the fastai DataLoader `dl`; from pinned memory to a GPU, the copy is asynchronous"
+    device = dl.device
+    if not (dl.pin_memory and device is not None and device.type == 'cuda'):
+        yield from DataLoader.__iter__(dl); return
+    dl._device = None              # fastai's loop would copy with non_blocking=False: it copies nothing now
+    try:
+        for b in DataLoader.__iter__(dl): yield to_device(b, device, non_blocking=True)
+    finally: dl._device = device
+
 class CellDataLoader(DataLoader):
     "A fastai `DataLoader` that reads each batch of cells from a `CellCache` in one memory-mapped read"
+    def __iter__(self): return non_blocking_iter(self)
     def create_item(self, s): return s
     def create_batch(self, b): return self.dataset.batch(b)
     def retain(self, res, b): return res
@@ -674,11 +686,13 @@ def cell_dataloaders(cache:CellCache, # the cells
         both = sorted(set(train_patients) & set(valid_patients if valid_patients is not None else []))
         if both: raise ValueError(f"patient(s) {', '.join(map(str, both))} are in both train_patients and valid_patients")
         train = idx.patient_id.isin(list(train_patients)).to_numpy()
+    device = get_device(device)
     def loader(mask, shuffle):
         pos = np.flatnonzero(mask)
         return CellDataLoader(CellDataset(cache, pos, codes[pos], vocab), bs=bs, shuffle=shuffle,
-                              drop_last=shuffle and len(pos) > bs, num_workers=num_workers)
-    dls = DataLoaders(loader(train, True), loader(valid, False), device=get_device(device))
+                              drop_last=shuffle and len(pos) > bs, num_workers=num_workers,
+                              pin_memory=device.type == 'cuda')    # page-locked batches: fast, asynchronous copies
+    dls = DataLoaders(loader(train, True), loader(valid, False), device=device)
     dls.vocab, dls.c, dls.label = vocab, len(vocab), label
     return dls
 

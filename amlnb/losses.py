@@ -6,15 +6,16 @@ Docs: https://amlnb.github.io/amlnb/losses.html.md"""
 
 # %% ../nbs/04_losses.ipynb #2b4cd7a9
 from __future__ import annotations
-import math
+import math, warnings
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 import torch.distributed as dist
+import torch.distributed.nn.functional as dist_nn
 from torch import Tensor
 
 # %% auto #0
-__all__ = ['NTXentLoss', 'sinkhorn', 'SwAVLoss', 'DINOLoss']
+__all__ = ['all_gather_with_grad', 'NTXentLoss', 'sinkhorn', 'SwAVLoss', 'DINOLoss']
 
 # %% ../nbs/04_losses.ipynb #7aaf8de5
 def _autocast_off(x:Tensor):
@@ -25,13 +26,25 @@ def _world_size() -> int:
     "Number of processes in the default process group (1 when torch.distributed is not in use)"
     return dist.get_world_size() if dist.is_available() and dist.is_initialized() else 1
 
+def _rank() -> int:
+    "This process's rank in the default process group (0 when torch.distributed is not in use)"
+    return dist.get_rank() if dist.is_available() and dist.is_initialized() else 0
+
+def all_gather_with_grad(x:Tensor, # this process's rows, (n, ...); the same shape on every process
+                        ) -> Tensor: # the rows of every process in rank order, (W*n, ...)
+    "All-gather along dim 0 that passes gradients back to each process's own rows (torch.distributed.nn)"
+    if not (dist.is_available() and dist.is_initialized()): return x
+    with warnings.catch_warnings():      # recent torch versions point to the functional collectives instead
+        warnings.simplefilter('ignore', FutureWarning)
+        return torch.cat(dist_nn.all_gather(x.contiguous()))
+
 # %% ../nbs/04_losses.ipynb #517e1de0
 class NTXentLoss(nn.Module):
     "Normalised temperature-scaled cross-entropy of SimCLR between two batches of views"
     def __init__(self,
                  temperature:float=0.5, # softmax temperature τ
                  memory_bank_size:int=0, # size of a MoCo memory bank; only 0 (none, as in SimCLR) is supported
-                 gather_distributed:bool=False, # take negatives from every process (multi-process: a later notebook)
+                 gather_distributed:bool=False, # take negatives from every process, with gradients
                 ):
         super().__init__()
         if abs(temperature) < 1e-8: raise ValueError(f"Illegal temperature: abs({temperature}) < 1e-8")
@@ -44,15 +57,20 @@ class NTXentLoss(nn.Module):
                ) -> Tensor: # the mean of the 2N cross-entropies, fp32
         "NT-Xent of the 2N views: each view must pick out the other view of its image"
         if out0.shape != out1.shape: raise ValueError(f"out0 and out1 must have the same shape, got {tuple(out0.shape)} and {tuple(out1.shape)}")
-        if self.gather_distributed and _world_size() > 1:
-            raise NotImplementedError("gathering negatives across processes comes with the multi-process notebook")
         n = len(out0)
         with _autocast_off(out0):
-            z = F.normalize(torch.cat([out0, out1]).float(), dim=1)
-            logits = z @ z.T / self.temperature
-            itself = torch.eye(2*n, dtype=torch.bool, device=z.device)
-            logits = logits.masked_fill(itself, float('-inf'))
-            positive = torch.arange(2*n, device=z.device).roll(n)   # view i pairs with i+N, view i+N with i
+            z = F.normalize(torch.cat([out0, out1]).float(), dim=1)     # this process's 2N views: the rows
+            w, r = (_world_size(), _rank()) if self.gather_distributed else (1, 0)
+            columns = z
+            if self.gather_distributed and dist.is_available() and dist.is_initialized():
+                # every process's views, ordered as one batch: all first views, then all second views
+                columns = all_gather_with_grad(z).view(w, 2, n, -1).transpose(0, 1).reshape(2*w*n, -1)
+            logits = z @ columns.T / self.temperature                     # (2N, 2WN)
+            i = torch.arange(2*n, device=z.device)
+            first = i < n
+            itself = torch.where(first, r*n + i, w*n + r*n + i - n)       # column of view i itself
+            positive = torch.where(first, w*n + r*n + i, r*n + i - n)     # column of its other view
+            logits = logits.masked_fill(F.one_hot(itself, 2*w*n).bool(), float('-inf'))
             return F.cross_entropy(logits, positive)
 
 # %% ../nbs/04_losses.ipynb #2900e89d

@@ -15,7 +15,7 @@ from lightly.models.modules import SimCLRProjectionHead, SwaVProjectionHead, Swa
 from .core import atomic_path
 
 # %% auto #0
-__all__ = ['STEMS', 'ResNetEncoder', 'ssl_head', 'save_encoder', 'load_encoder', 'encoder_throughput']
+__all__ = ['STEMS', 'ResNetEncoder', 'to_channels_last', 'ssl_head', 'save_encoder', 'load_encoder', 'encoder_throughput']
 
 # %% ../nbs/05_models.ipynb #1f5f32bd
 STEMS = ('imagenet', 'small')
@@ -38,7 +38,10 @@ class ResNetEncoder(nn.Module):
         self.net = net
         self.dim = 512
 
-    def forward(self, x:torch.Tensor) -> torch.Tensor: return self.net(x)
+    def forward(self, x:torch.Tensor) -> torch.Tensor:
+        if self.net.conv1.weight.is_contiguous(memory_format=torch.channels_last):   # see `to_channels_last`
+            x = x.contiguous(memory_format=torch.channels_last)
+        return self.net(x)
 
 def _load_torchvision_weights(net, path):
     "Load a torchvision ResNet18 state dict from a local file (the classifier is dropped later)"
@@ -50,17 +53,23 @@ def _load_torchvision_weights(net, path):
     if missing or unexpected:
         raise ValueError(f"{path} does not fit a torchvision resnet18: missing {missing[:5]}, unexpected {unexpected[:5]}")
 
+# %% ../nbs/05_models.ipynb #3cae0af8
+def to_channels_last(model:nn.Module) -> nn.Module:
+    "`model` with its 4-d weights (and so its inputs and activations) in channels-last memory layout, in place"
+    return model.to(memory_format=torch.channels_last)
+
 # %% ../nbs/05_models.ipynb #b990f144
 def ssl_head(method:str, # 'simclr', 'swav' or 'dino'
              in_dim:int=512, # encoder feature size
              out_dim:int|None=None, # projection size (simclr, swav) or DINO logits; None: the method's default
              n_prototypes:int=512, # SwAV prototypes
+             **kwargs, # passed to lightly's DINO head (`batch_norm`, `norm_last_layer`, ...)
             ) -> nn.Module:
     "The projection head of an SSL method"
     if method == 'simclr': return SimCLRProjectionHead(in_dim, 512, out_dim or 128)
     if method == 'swav': return nn.ModuleDict(dict(projection=SwaVProjectionHead(in_dim, 512, out_dim or 128),
                                                    prototypes=SwaVPrototypes(out_dim or 128, n_prototypes)))
-    if method == 'dino': return DINOProjectionHead(in_dim, 1024, 256, out_dim or 4096, batch_norm=True)
+    if method == 'dino': return DINOProjectionHead(in_dim, 1024, 256, out_dim or 4096, **{'batch_norm': True, **kwargs})
     raise ValueError(f"no head for method {method!r}; choose one of simclr, swav, dino")
 
 # %% ../nbs/05_models.ipynb #5a91b189

@@ -14,7 +14,9 @@ import pandas as pd
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+import torch.distributed as dist
 from fastai.learner import Learner, ValueMetric, save_model, load_model
+from fastai.torch_core import rank_distrib, distrib_barrier
 from fastai.callback.core import Callback
 from fastai.callback.schedule import *   # fit_one_cycle
 from fastai.callback.fp16 import *       # to_fp16, to_bf16
@@ -26,11 +28,12 @@ from .synth import make_synth_dataset
 from .data import CellCache, patient_splits, cell_dataloaders
 from .augment import CellViews, simclr_views, swav_views, dino_views, normalize
 from .losses import NTXentLoss, SwAVLoss, DINOLoss
-from .models import ResNetEncoder, ssl_head, save_encoder, load_encoder
+from .models import ResNetEncoder, ssl_head, save_encoder, load_encoder, to_channels_last
 
 # %% auto #0
-__all__ = ['METHODS', 'SimCLRModel', 'SwAVModel', 'DINOModel', 'SupervisedModel', 'SSLCallback', 'SimCLR', 'SwAV', 'DINO',
-           'embed', 'knn_predict', 'knn_accuracy', 'KNNMonitor', 'ssl_learner', 'pretrain', 'evaluate_encoder']
+__all__ = ['METHODS', 'LR_SCALE', 'SimCLRModel', 'SwAVModel', 'DINOModel', 'SupervisedModel', 'SSLCallback', 'SimCLR', 'SwAV',
+           'DINO', 'embed', 'knn_predict', 'knn_accuracy', 'embed_shared', 'KNNMonitor', 'ssl_learner', 'pretrain',
+           'evaluate_encoder']
 
 # %% ../nbs/06_ssl.ipynb #6087e421
 def _forward_views(net:nn.Module, views:list) -> list:
@@ -68,7 +71,8 @@ class SwAVModel(nn.Module):
         if self.use_queue and self.queue.shape[1] and self.queue_filled >= self.queue.shape[1]:
             with torch.no_grad(): queue_scores = [self.prototypes(q) for q in self.queue]
         if self.training and self.queue.shape[1]: self._enqueue([o.detach() for o in z[:self.n_high]])
-        return scores[:self.n_high], scores[self.n_high:], queue_scores
+        # an empty list rather than None when there is no queue: fastai's MixedPrecision casts every output
+        return scores[:self.n_high], scores[self.n_high:], queue_scores or []
 
     @torch.no_grad()
     def _enqueue(self, zs):
@@ -78,11 +82,14 @@ class SwAVModel(nn.Module):
 # %% ../nbs/06_ssl.ipynb #c1eb697d
 class DINOModel(nn.Module):
     "Student and EMA teacher (encoder + DINO head) and the DINO loss; `forward(*views)` -> (teacher_out, student_out)"
-    def __init__(self, backbone:nn.Module, out_dim:int=4096, n_global:int=2, warmup_teacher_temp_epochs:int=5, **loss_kwargs):
+    def __init__(self, backbone:nn.Module, out_dim:int=4096, n_global:int=2, warmup_teacher_temp_epochs:int=5,
+                 head_kwargs:dict|None=None, # passed to the DINO head (`norm_last_layer`, `batch_norm`)
+                 **loss_kwargs):
         super().__init__()
-        self.student = nn.Sequential(backbone, ssl_head('dino', backbone.dim, out_dim))
+        head_kwargs = head_kwargs or {}
+        self.student = nn.Sequential(backbone, ssl_head('dino', backbone.dim, out_dim, **head_kwargs))
         # a fresh copy rather than deepcopy, which torch refuses for the head's weight-normalised layer
-        self.teacher = nn.Sequential(ResNetEncoder(backbone.stem_name), ssl_head('dino', backbone.dim, out_dim))
+        self.teacher = nn.Sequential(ResNetEncoder(backbone.stem_name), ssl_head('dino', backbone.dim, out_dim, **head_kwargs))
         self.teacher.load_state_dict(self.student.state_dict())
         self.teacher.requires_grad_(False)
         self.criterion = DINOLoss(out_dim, warmup_teacher_temp_epochs=warmup_teacher_temp_epochs, **loss_kwargs)
@@ -145,7 +152,7 @@ class SwAV(SSLCallback):
 class DINO(SSLCallback):
     "DINO: EMA teacher with a cosine momentum schedule, last layer frozen for the first part of training"
     def __init__(self, views:nn.Module,
-                 momentum:float=0.99, # EMA momentum at the start; it rises to 1 along a cosine
+                 momentum:float=0.9, # EMA momentum at the start; it rises to 1 along a cosine (0.996 in the paper's long runs)
                  freeze_last_layer:float=0.05, # share of training during which the head's last layer gets no gradient
                 ):
         super().__init__(views)
@@ -189,6 +196,26 @@ def knn_accuracy(ref, ref_labels, query, query_labels, k:int=20, t:float=0.07, b
     if not balanced: return (pred == query_labels).float().mean().item()
     return float(np.mean([(pred[query_labels == c] == c).float().mean().item() for c in query_labels.unique()]))
 
+def _process_group() -> tuple[int, int]:
+    "(rank, world size) of the default process group; (0, 1) without one"
+    if not (dist.is_available() and dist.is_initialized()): return 0, 1
+    return dist.get_rank(), dist.get_world_size()
+
+def embed_shared(encoder:nn.Module, images) -> torch.Tensor:
+    "`embed` of all `images` on every process of a process group, each process embedding every W-th image"
+    r, w = _process_group()
+    if w == 1 or len(images) < w: return embed(encoder, images)
+    dev = torch.device('cuda', torch.cuda.current_device()) if dist.get_backend() == 'nccl' else torch.device('cpu')
+    for b in encoder.buffers(): dist.broadcast(b, 0)       # rank 0's BatchNorm statistics everywhere
+    mine = embed(encoder, images[r::w]).to(dev)                # rows r, r+w, r+2w, ...
+    share = -(-len(images) // w)
+    padded = torch.cat([mine, mine.new_zeros(share - len(mine), mine.shape[1])])
+    parts = [torch.empty_like(padded) for _ in range(w)]
+    dist.all_gather(parts, padded)
+    out = torch.empty(len(images), mine.shape[1])
+    for k, part in enumerate(parts): out[k::w] = part[:len(range(k, len(images), w))].cpu()
+    return out
+
 # %% ../nbs/06_ssl.ipynb #d0285fde
 def _sample_cells(idx:pd.DataFrame, mask:np.ndarray, label:str, n:int, rng:np.random.Generator) -> np.ndarray:
     "Sorted positions of up to `n` random cells where `mask` holds and `label` is known"
@@ -226,7 +253,8 @@ class KNNMonitor(Callback):
     def after_validate(self):
         if self.training: return
         backbone = self.learn.model.backbone
-        self.value = knn_accuracy(embed(backbone, self.ref), self.ref_labels, embed(backbone, self.query), self.query_labels, self.k)
+        ref, query = embed_shared(backbone, self.ref), embed_shared(backbone, self.query)
+        self.value = knn_accuracy(ref, self.ref_labels, query, self.query_labels, self.k)
         self.history.append(self.value)
 
 # %% ../nbs/06_ssl.ipynb #ac30d27b
@@ -241,6 +269,9 @@ def ssl_learner(dls, # DataLoaders of uint8 cells and labels (`cell_dataloaders`
                 n_local:int=4, # small crops for SwAV and DINO
                 queue_length:int=0, # SwAV queue (0: none)
                 lr:float=1e-3, # default learning rate of `fit_one_cycle`
+                dino_kwargs:dict|None=None, # passed to `DINOModel` (out_dim, head_kwargs, loss options)
+                channels_last:bool|None=None, # channels-last weights and activations; None: on CUDA only
+                compile:bool=False, # compile the encoder(s) with `torch.compile` (first steps slower; GPU)
                 **kwargs, # passed to the method's callback
                ) -> Learner:
     "A fastai Learner that pretrains a ResNet18 with `method`"
@@ -248,20 +279,25 @@ def ssl_learner(dls, # DataLoaders of uint8 cells and labels (`cell_dataloaders`
     backbone = ResNetEncoder(stem)
     if method == 'simclr':
         model, cb = SimCLRModel(backbone), SimCLR(simclr_views(size), **kwargs)
-        crit = NTXentLoss(temperature=0.2)
+        crit = NTXentLoss(temperature=0.2, gather_distributed=True)     # the global batch's negatives under DDP
         loss = lambda pred, *yb: crit(*pred)
     elif method == 'swav':
         model, cb = SwAVModel(backbone, n_prototypes=32, queue_length=queue_length), SwAV(swav_views(size, n_local), **kwargs)
-        crit = SwAVLoss(sinkhorn_epsilon=0.03)
-        loss = lambda pred, *yb: crit(*pred)
+        crit = SwAVLoss(sinkhorn_epsilon=0.03, sinkhorn_gather_distributed=True)   # codes balanced over the global batch
+        loss = lambda pred, *yb: crit(pred[0], pred[1], pred[2] or None)
     elif method == 'dino':
-        model, cb = DINOModel(backbone, out_dim=1024), DINO(dino_views(size, n_local), **kwargs)
+        model, cb = DINOModel(backbone, **{'out_dim': 256, 'head_kwargs': {'norm_last_layer': False}, **(dino_kwargs or {})}), DINO(dino_views(size, n_local), **kwargs)
         loss = lambda pred, *yb: model.criterion(*pred, epoch=learn.epoch)
     elif method == 'supervised':
         if len(dls.vocab) < 2: raise ValueError("the supervised baseline needs cell labels (cells.csv or the Matek layout)")
         model, cb = SupervisedModel(backbone, len(dls.vocab)), SSLCallback(CellViews(size, stain_p=0.8, gray_p=0, blur_p=0.2))
         loss = CrossEntropyLossFlat()
     else: raise ValueError(f"unknown method {method!r}; choose one of {', '.join(m for m in METHODS if m != 'random')}")
+    if channels_last is None: channels_last = dls.device.type == 'cuda'
+    if channels_last: to_channels_last(model)
+    if compile:
+        for m in model.modules():
+            if isinstance(m, ResNetEncoder): m.compile()      # in place: names and state dict unchanged
     cbs = [cb] + ([monitor] if monitor is not None else [])
     metrics = ([accuracy] if method == 'supervised' else []) + ([monitor.metric()] if monitor is not None else [])
     learn = Learner(dls, model, loss_func=loss, opt_func=Adam, lr=lr, cbs=cbs, metrics=metrics)
@@ -285,9 +321,12 @@ class _Checkpoint(Callback):
     def after_epoch(self):
         if self.epoch < self.start: return                    # an epoch skipped when resuming
         self.history.append([float(v) for v in self.recorder.values[-1]])
+        if rank_distrib(): return                             # several processes: only rank 0 writes
         with atomic_path(self.folder/'last.pth') as tmp: save_model(tmp, self.learn.model, self.learn.opt)
         with atomic_path(self.folder/'last.json') as tmp:
             tmp.write_text(json.dumps({'epoch': self.epoch, 'history': self.history}))
+
+LR_SCALE = {'dino': 2.0}      # DINO learns too slowly at the base rate in the short demo schedule (bench/ssl_schedule.py)
 
 def pretrain(method:str, # one of METHODS
              data=None, # dataset root (real layout), a CellCache, or None for the preset's SynthAML
@@ -298,6 +337,7 @@ def pretrain(method:str, # one of METHODS
              monitor:bool=True, # kNN monitor on held-out patients where cell labels exist
              progress:bool=True, # fastai progress bars
              cbs:list|None=None, # extra fastai callbacks for the fit
+             learner_kwargs:dict|None=None, # passed to `ssl_learner` (JSON-like values; part of the cache key)
              **overrides, # preset fields to override (ssl_epochs, ssl_batch_size, ssl_lr, stem, size)
             ) -> Path:
     "Pretrain (or build, for 'random') an encoder; returns the path of the saved encoder, reusing a finished one"
@@ -305,7 +345,8 @@ def pretrain(method:str, # one of METHODS
     p = get_preset(preset, **overrides)
     if data is None: data = make_synth_dataset(preset=p.name, seed=0, size=p.size, progress=progress)
     cache = _data_cache(data, p.size)
-    config = dict(method=method, data=cache.key, preset=p.as_dict(), seed=seed, version=1)
+    config = dict(method=method, data=cache.key, preset=p.as_dict(), seed=seed, version=2)   # 2: DINO recipe of 2026-11-26
+    if learner_kwargs: config['learner_kwargs'] = learner_kwargs
     folder = Path(out) if out is not None else amlnb_home('encoders')/f"{method}-{hash_key(config)}"
     final = folder/'encoder.pth'
     if final.exists(): return final
@@ -322,7 +363,8 @@ def pretrain(method:str, # one of METHODS
     knn = None
     if monitor and label == 'cell_type' and held_out:
         knn = KNNMonitor.from_cache(cache, train_pats, held_out, seed=seed)
-    learn = ssl_learner(dls, method, size=p.size, stem=p.stem, monitor=knn, lr=p.ssl_lr)
+    lr = p.ssl_lr * LR_SCALE.get(method, 1)
+    learn = ssl_learner(dls, method, size=p.ssl_size or p.size, stem=p.stem, monitor=knn, lr=lr, **(learner_kwargs or {}))
     learn.path = folder
     start, history = 0, []
     if (folder/'last.pth').exists() and (folder/'last.json').exists():
@@ -334,27 +376,33 @@ def pretrain(method:str, # one of METHODS
     with warnings.catch_warnings():
         warnings.filterwarnings('ignore', message='.*weight_norm.*')
         with (learn.no_bar() if not progress else nullcontext()), (learn.no_logging() if not progress else nullcontext()):
-            learn.fit_one_cycle(p.ssl_epochs, p.ssl_lr, start_epoch=start, cbs=[ckpt] + list(cbs or []))
-    save_encoder(learn.model.backbone.cpu(), final, **config, history=ckpt.history,
-                 metric_names=list(learn.recorder.metric_names[1:-1]))
-    for f in ('last.pth', 'last.json'): (folder/f).unlink(missing_ok=True)
+            learn.fit_one_cycle(p.ssl_epochs, lr, start_epoch=start, cbs=[ckpt] + list(cbs or []))
+    if not rank_distrib():                                    # several processes: rank 0 writes, the others wait
+        save_encoder(learn.model.backbone.cpu(), final, **config, history=ckpt.history,
+                     metric_names=list(learn.recorder.metric_names[1:-1]))
+        for f in ('last.pth', 'last.json'): (folder/f).unlink(missing_ok=True)
+    distrib_barrier()
     return final
 
 # %% ../nbs/06_ssl.ipynb #9a661f6c
-def evaluate_encoder(encoder:str|Path|nn.Module, # an encoder or its file
-                     cache:CellCache, # labelled cells (cell_type, malignant)
+def evaluate_encoder(encoder, # an encoder, its file, or a FeatureStore of its features of `cache`'s cells
+                     cache, # labelled cells (cell_type, malignant): a CellCache (or the FeatureStore again)
                      held_out=None, # query patients (default: fold 0's validation patients)
                      max_cells:int=3000, # cells per side (reference, query)
                      k:int=20, seed:int=0) -> dict:
     "kNN cell-type accuracy and malignant-vs-healthy balanced accuracy on cells of held-out patients"
-    enc = load_encoder(encoder) if isinstance(encoder, (str, Path)) else encoder
+    if hasattr(encoder, 'rows'):       # a FeatureStore (07_features): the same features, already computed
+        feats = lambda pos: torch.as_tensor(encoder.rows(pos, l2=True))
+    else:
+        enc = load_encoder(encoder) if isinstance(encoder, (str, Path)) else encoder
+        feats = lambda pos: embed(enc, cache.batch(pos))
     idx = cache.index
     if 'cell_type' not in idx or idx.cell_type.isna().all(): raise ValueError("evaluate_encoder needs cell labels (cell_type)")
     patients = idx[['patient_id', 'bag_label']].drop_duplicates('patient_id')
     held_out = held_out if held_out is not None else patient_splits(patients)[0].valid
     rng, query = np.random.default_rng(seed), idx.patient_id.isin(held_out).to_numpy()
     q_pos, r_pos = _sample_cells(idx, query, 'cell_type', max_cells, rng), _sample_cells(idx, ~query, 'cell_type', max_cells, rng)
-    r_feat, q_feat = embed(enc, cache.batch(r_pos)), embed(enc, cache.batch(q_pos))
+    r_feat, q_feat = feats(r_pos), feats(q_pos)
     mal = lambda pos: torch.as_tensor(idx.malignant.iloc[pos].to_numpy(dtype=np.int64))
     return {'knn_cell_type': knn_accuracy(r_feat, _codes(idx, 'cell_type', r_pos), q_feat, _codes(idx, 'cell_type', q_pos), k),
             'knn_malignant_bal': knn_accuracy(r_feat, mal(r_pos), q_feat, mal(q_pos), k, balanced=True)}
