@@ -8,6 +8,8 @@ Docs: https://amlnb.github.io/amlnb/cli.html.md"""
 from __future__ import annotations
 import argparse, sys, time, warnings
 from pathlib import Path
+# fastai 2.8 calls torch.jit.script at import, which torch >= 2.10 flags as deprecated: noise on a terminal
+warnings.filterwarnings('ignore', message='`torch.jit.script` is deprecated', category=FutureWarning)
 from .core import PRESETS, get_device, get_preset
 from .data import DataWarning, load_patients, LAYOUT
 from .ssl import METHODS
@@ -59,6 +61,9 @@ def parse_args(argv=None) -> argparse.Namespace:
                 patients = load_patients(root)
         except (FileNotFoundError, NotADirectoryError, ValueError) as e:
             raise UsageError(f"--data {a.data}: {str(e).splitlines()[0]}") from None
+        if 'supervised' in a.methods and not (root/'cells.csv').is_file():
+            raise UsageError(f"--data {a.data}: the supervised baseline needs cell-type labels (cells.csv), which this "
+                             f"dataset does not have; leave it out: --methods {','.join(m for m in a.methods if m != 'supervised')}")
         n_min = get_preset(a.preset).n_folds
         small = patients.bag_label.value_counts()
         if (small < n_min).any():

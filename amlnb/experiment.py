@@ -190,11 +190,14 @@ def run_experiment(data=None, # dataset root in the real layout; None: the prese
     n_pat = cache.index.patient_id.nunique()
     _log(f"data: {n_pat} patients, {len(cache)} cells at {p.size} px ({len(problems)} problem(s) skipped); device {device}", progress)
     labelled = 'cell_type' in cache.index and cache.index.cell_type.notna().any()
+    if 'supervised' in methods and not labelled:
+        raise ValueError("the supervised baseline needs cell-type labels, which this dataset does not have (the real "
+                         "dataset has only patient labels); leave it out of `methods`")
     truth = 'malignant' in cache.index and cache.index.malignant.notna().any()
     results, stores, rows, times, eff = {}, {}, [], [], []
     for m in methods:
         t = time.time()
-        enc = pretrain(m, cache, preset=p, seed=seed, device=device, progress=False)
+        enc = pretrain(m, cache, preset=p, seed=seed, device=device, progress=False, monitor=False)   # kNN comes from the features below
         t_pre = time.time() - t
         t = time.time(); store = extract_features(enc, cache, device=device, name=m, progress=False); t_feat = time.time() - t
         stores[m] = store

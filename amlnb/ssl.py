@@ -270,7 +270,7 @@ def ssl_learner(dls, # DataLoaders of uint8 cells and labels (`cell_dataloaders`
                 queue_length:int=0, # SwAV queue (0: none)
                 lr:float=1e-3, # default learning rate of `fit_one_cycle`
                 dino_kwargs:dict|None=None, # passed to `DINOModel` (out_dim, head_kwargs, loss options)
-                channels_last:bool|None=None, # channels-last weights and activations; None: on CUDA only
+                channels_last:bool|None=None, # channels-last weights and activations; None: on CUDA and CPU
                 compile:bool=False, # compile the encoder(s) with `torch.compile` (first steps slower; GPU)
                 **kwargs, # passed to the method's callback
                ) -> Learner:
@@ -293,7 +293,7 @@ def ssl_learner(dls, # DataLoaders of uint8 cells and labels (`cell_dataloaders`
         model, cb = SupervisedModel(backbone, len(dls.vocab)), SSLCallback(CellViews(size, stain_p=0.8, gray_p=0, blur_p=0.2))
         loss = CrossEntropyLossFlat()
     else: raise ValueError(f"unknown method {method!r}; choose one of {', '.join(m for m in METHODS if m != 'random')}")
-    if channels_last is None: channels_last = dls.device.type == 'cuda'
+    if channels_last is None: channels_last = dls.device.type in ('cuda', 'cpu')
     if channels_last: to_channels_last(model)
     if compile:
         for m in model.modules():
@@ -358,6 +358,9 @@ def pretrain(method:str, # one of METHODS
     held_out = patient_splits(patients, n_folds=p.n_folds)[0].valid if len(patients) >= 2 * p.n_folds else []
     train_pats = sorted(set(patients.patient_id) - set(held_out))
     label = 'cell_type' if 'cell_type' in cache.index and cache.index.cell_type.notna().any() else 'bag_label'
+    if method == 'supervised' and label != 'cell_type':   # bag labels would teach the encoder the test patients' diagnoses
+        raise ValueError("the supervised baseline needs cell-type labels (SynthAML's cells.csv); this dataset has only "
+                         "bag labels, and training on them would leak the diagnoses of the patients MIL is tested on")
     dls = cell_dataloaders(cache, valid_patients=held_out or None, train_patients=train_pats if held_out else None,
                            bs=p.ssl_batch_size, label=label, seed=seed, num_workers=p.num_workers, device=device)
     knn = None
