@@ -29,7 +29,7 @@ def _parser() -> argparse.ArgumentParser:
                 description="Self-supervised pretraining + attention-MIL for AML subtypes, cross-validated, with a report.\n"
                             "Without arguments: generate SynthAML (demo preset) and compare every pretraining method.",
                 epilog="The report (report.md, figures, results.csv, patients.csv, config.json) goes to --out.\n"
-                       "Every stage is cached under $AMLNB_HOME (default ~/.amlnb): a second run reuses it, "
+                       "Every stage is cached under $AMLNB_HOME (default ~/.cache/amlnb): a second run reuses it, "
                        "an interrupted run resumes.")
     p.add_argument('--data', metavar='PATH', default=None,
                    help=f"dataset root in the real layout ({LAYOUT}); default: SynthAML generated for the preset")

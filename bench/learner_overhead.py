@@ -1,7 +1,7 @@
 """The fastai learner's overhead: time per SimCLR step of `ssl_learner` against a plain PyTorch loop.
 
-Same SynthAML cells (64 px), same views (`simclr_views`), same model (ResNet18 + SimCLR head), same batch
-size (64), same optimiser (Adam) and lightly's NTXentLoss in both; measured in one run on this machine,
+Same SynthAML cells (64 px), same views (`simclr_views`), same model (ResNet18 + SimCLR head) in the same
+memory layout (channels-last, `ssl_learner`'s default on CPU and CUDA), same batch size (64), same optimiser (Adam) and lightly's NTXentLoss in both; measured in one run on this machine,
 after a warm-up, as the median over 3 repeats of 10 steps. Run: python bench/learner_overhead.py
 """
 import os, platform, time, tempfile, warnings
@@ -15,7 +15,7 @@ from amlnb.core import seed_everything
 from amlnb.synth import make_synth_dataset
 from amlnb.data import CellCache, cell_dataloaders
 from amlnb.augment import simclr_views
-from amlnb.models import ResNetEncoder
+from amlnb.models import ResNetEncoder, to_channels_last
 from amlnb.ssl import ssl_learner, SimCLRModel
 
 STEPS, BS, REPEATS = 10, 64, 3
@@ -42,6 +42,7 @@ def time_fastai(dls):
 def time_plain(dls):
     seed_everything(0)
     model, views, crit = SimCLRModel(ResNetEncoder()), simclr_views(64), LightlyNTXent(temperature=0.2)
+    to_channels_last(model)                      # as ssl_learner does by default
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     model.train()
     it = iter(dls.train)
