@@ -156,7 +156,7 @@ def _log(msg:str, progress:bool):
 def _data(data, p:Preset, seed:int, progress:bool) -> tuple:
     "(CellCache, data problems) for a dataset root, or for the preset's SynthAML when `data` is None"
     if data is None: data = make_synth_dataset(preset=p.name, seed=0, size=p.size, progress=progress)
-    cache = CellCache.from_folder(Path(data).expanduser(), size=p.size)    # problems: one DataWarning, and kept in .problems
+    cache = CellCache.from_folder(Path(data).expanduser(), size=p.size, progress=None if progress else False)   # None: a bar for big datasets; problems: a DataWarning and .problems
     return cache, [f"{q.kind} — {q.where}: {q.detail}" for q in cache.problems]
 
 def _per_class_f1(res:CVResult) -> dict:
