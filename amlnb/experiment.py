@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 import numpy as np
 import pandas as pd
-import matplotlib
 import matplotlib.pyplot as plt
 from scipy.stats import wilcoxon
 from .core import get_preset, get_device, amlnb_home, atomic_path, hash_key, BAG_LABELS, Preset
@@ -19,7 +18,7 @@ from .data import CellCache, Fold, patient_splits
 from .synth import make_synth_dataset
 from .ssl import METHODS, pretrain, evaluate_encoder
 from .features import extract_features, FeatureStore
-from .mil import train_fold, CVResult, attention_auroc, _patients_of
+from .mil import train_fold, CVResult, _patients_of
 from .interpret import attention_summary, plot_f1, plot_confusion, plot_top_cells
 
 # %% auto #0
@@ -153,7 +152,7 @@ class Experiment:
 def _log(msg:str, progress:bool):
     if progress: print(msg, flush=True)
 
-def _data(data, p:Preset, seed:int, progress:bool) -> tuple:
+def _data(data, p:Preset, progress:bool) -> tuple:
     "(CellCache, data problems) for a dataset root, or for the preset's SynthAML when `data` is None"
     if data is None: data = make_synth_dataset(preset=p.name, seed=0, size=p.size, progress=progress)
     cache = CellCache.from_folder(Path(data).expanduser(), size=p.size, progress=None if progress else False)   # None: a bar for big datasets; problems: a DataWarning and .problems
@@ -186,7 +185,7 @@ def run_experiment(data=None, # dataset root in the real layout; None: the prese
     out.mkdir(parents=True, exist_ok=True)
     device = get_device(device)
     t_all = time.time()
-    cache, problems = _data(data, p, seed, progress)
+    cache, problems = _data(data, p, progress)
     n_pat = cache.index.patient_id.nunique()
     _log(f"data: {n_pat} patients, {len(cache)} cells at {p.size} px ({len(problems)} problem(s) skipped); device {device}", progress)
     labelled = 'cell_type' in cache.index and cache.index.cell_type.notna().any()
@@ -194,13 +193,12 @@ def run_experiment(data=None, # dataset root in the real layout; None: the prese
         raise ValueError("the supervised baseline needs cell-type labels, which this dataset does not have (the real "
                          "dataset has only patient labels); leave it out of `methods`")
     truth = 'malignant' in cache.index and cache.index.malignant.notna().any()
-    results, stores, rows, times, eff = {}, {}, [], [], []
+    results, rows, times, eff = {}, [], [], []
     for m in methods:
         t = time.time()
         enc = pretrain(m, cache, preset=p, seed=seed, device=device, progress=False, monitor=False)   # kNN comes from the features below
         t_pre = time.time() - t
         t = time.time(); store = extract_features(enc, cache, device=device, name=m, progress=False); t_feat = time.time() - t
-        stores[m] = store
         knn = evaluate_encoder(store, store) if labelled else {}
         res, t_cv, reused = cached_cv(store, p, seed=seed, device=device)
         results[m] = res
@@ -233,7 +231,7 @@ def run_experiment(data=None, # dataset root in the real layout; None: the prese
                   device=str(device), fractions=fractions, n_boot=n_boot, n_perm=n_perm, cache=cache.key,
                   patients=int(n_pat), cells=int(len(cache)))
     exp = Experiment(out, config, results, table, comparisons, label_eff, timings, problems)
-    write_report(exp, stores, cache, progress=progress)
+    write_report(exp, cache)
     _log(f"done in {(time.time() - t_all) / 60:.1f} min; report: {exp.report}", progress)
     return exp
 
@@ -257,7 +255,7 @@ def plot_label_efficiency(label_eff:pd.DataFrame) -> plt.Figure:
 def _md(df:pd.DataFrame, digits:int=3) -> str:
     return df.to_markdown(floatfmt=f'.{digits}f')
 
-def write_report(exp:Experiment, stores:dict, cache:CellCache, progress:bool=False) -> Path:
+def write_report(exp:Experiment, cache:CellCache) -> Path:
     "Write the report folder of `exp`: report.md, figures, CSVs and the config"
     out = exp.out
     figs = []
@@ -272,12 +270,11 @@ def write_report(exp:Experiment, stores:dict, cache:CellCache, progress:bool=Fal
     pid = (aml if len(aml) else pats).patient_id.iloc[0]
     _save_fig(plot_top_cells(res, cache, pid), out/f'attention_{best}.png')
     figs.append((f'Most and least attended cells of patient {pid} ({best})', f'attention_{best}.png'))
-    t = exp.table.copy()
-    t.to_csv(out/'results.csv.tmp'); (out/'results.csv.tmp').replace(out/'results.csv')
-    for name, df in (('comparisons', exp.comparisons), ('label_efficiency', exp.label_efficiency), ('timings', exp.timings)):
-        df.to_csv(out/f'{name}.csv.tmp', index=name != 'comparisons' and name != 'label_efficiency'); (out/f'{name}.csv.tmp').replace(out/f'{name}.csv')
+    t = exp.table
     allp = pd.concat([r.patients.assign(method=m) for m, r in exp.results.items()])
-    allp.to_csv(out/'patients.csv.tmp', index=False); (out/'patients.csv.tmp').replace(out/'patients.csv')
+    for name, df, index in (('results', t, True), ('comparisons', exp.comparisons, False), ('label_efficiency', exp.label_efficiency, False),
+                            ('timings', exp.timings, True), ('patients', allp, False)):
+        with atomic_path(out/f'{name}.csv') as tmp: df.to_csv(tmp, index=index)
     _write_text(out/'config.json', json.dumps(exp.config, indent=1, default=str))
     c = exp.config
     lines = [f"# amlnb experiment — {c['data']}", '',
