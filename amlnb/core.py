@@ -12,10 +12,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
+import torch.distributed as dist
 
 # %% auto #0
-__all__ = ['BAG_LABELS', 'METADATA_COLUMNS', 'PRESETS', 'get_device', 'seed_everything', 'amlnb_home', 'atomic_path', 'safe_name',
-           'build_folder', 'clean_stale_builds', 'publish_folder', 'hash_key', 'Preset', 'get_preset', 'presets_table']
+__all__ = ['BAG_LABELS', 'METADATA_COLUMNS', 'PRESETS', 'get_device', 'world', 'seed_everything', 'amlnb_home', 'atomic_path',
+           'safe_name', 'build_folder', 'clean_stale_builds', 'publish_folder', 'hash_key', 'Preset', 'get_preset',
+           'presets_table']
 
 # %% ../nbs/00_core.ipynb #a1c5d631
 def _mps_available() -> bool:
@@ -36,6 +38,11 @@ def get_device(device:str|torch.device|None=None, # 'cuda', 'cuda:1', 'mps', 'cp
     if torch.cuda.is_available(): return torch.device('cuda')
     if _mps_available(): return torch.device('mps')
     return torch.device('cpu')
+
+def world() -> tuple[int, int]:
+    "(rank, world size) of the torch.distributed default process group; (0, 1) without one"
+    if not (dist.is_available() and dist.is_initialized()): return 0, 1
+    return dist.get_rank(), dist.get_world_size()
 
 # %% ../nbs/00_core.ipynb #28ce5436
 def _threads_for_tests():

@@ -25,23 +25,18 @@ from fastai.torch_core import rank_distrib, num_distrib, get_model
 from fastcore.basics import noop
 from fastcore.script import call_parse
 from typing import Annotated
-from .core import get_device, get_preset, Preset
+from .core import get_device, get_preset, Preset, world
 from .data import CellCache, non_blocking_iter
 from .synth import make_synth_dataset
 from .augment import simclr_views
 from .losses import NTXentLoss, sinkhorn, DINOLoss
 
 # %% auto #0
-__all__ = ['PROCESS_LOCAL_BUFFERS', 'world', 'init_distributed', 'rank0_first', 'ShardedDL', 'DDPModel', 'wrap_ddp',
-           'broadcast_buffers', 'DDPTrainer', 'distributed_learners', 'ddp_pretrain', 'ddp_cross_validate',
-           'check_inputs', 'ddp_check', 'main']
+__all__ = ['PROCESS_LOCAL_BUFFERS', 'init_distributed', 'rank0_first', 'ShardedDL', 'DDPModel', 'wrap_ddp', 'broadcast_buffers',
+           'DDPTrainer', 'distributed_learners', 'ddp_pretrain', 'ddp_cross_validate', 'check_inputs', 'ddp_check',
+           'main']
 
 # %% ../nbs/12_distributed.ipynb #c541d490
-def world() -> tuple[int, int]:
-    "(rank, world size) of the default process group; (0, 1) without one"
-    if not (dist.is_available() and dist.is_initialized()): return 0, 1
-    return dist.get_rank(), dist.get_world_size()
-
 def init_distributed(device:str|None=None, # 'cpu' for CPU processes (gloo); None: one GPU per process where there are GPUs
                     ) -> torch.device:
     "Join the process group that `torchrun` describes (NCCL on GPUs, gloo on CPUs); this process's device"

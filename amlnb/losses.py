@@ -13,6 +13,7 @@ import torch.nn.functional as F
 import torch.distributed as dist
 import torch.distributed.nn.functional as dist_nn
 from torch import Tensor
+from .core import world
 
 # %% auto #0
 __all__ = ['all_gather_with_grad', 'NTXentLoss', 'sinkhorn', 'SwAVLoss', 'DINOLoss']
@@ -21,14 +22,6 @@ __all__ = ['all_gather_with_grad', 'NTXentLoss', 'sinkhorn', 'SwAVLoss', 'DINOLo
 def _autocast_off(x:Tensor):
     "A context in which autocast is off on the device of `x`, so ops run in the dtype they are given"
     return torch.autocast(x.device.type, enabled=False)
-
-def _world_size() -> int:
-    "Number of processes in the default process group (1 when torch.distributed is not in use)"
-    return dist.get_world_size() if dist.is_available() and dist.is_initialized() else 1
-
-def _rank() -> int:
-    "This process's rank in the default process group (0 when torch.distributed is not in use)"
-    return dist.get_rank() if dist.is_available() and dist.is_initialized() else 0
 
 def all_gather_with_grad(x:Tensor, # this process's rows, (n, ...); the same shape on every process
                         ) -> Tensor: # the rows of every process in rank order, (W*n, ...)
@@ -60,7 +53,7 @@ class NTXentLoss(nn.Module):
         n = len(out0)
         with _autocast_off(out0):
             z = F.normalize(torch.cat([out0, out1]).float(), dim=1)     # this process's 2N views: the rows
-            w, r = (_world_size(), _rank()) if self.gather_distributed else (1, 0)
+            r, w = world() if self.gather_distributed else (0, 1)
             columns = z
             if self.gather_distributed and dist.is_available() and dist.is_initialized():
                 # every process's views, ordered as one batch: all first views, then all second views
@@ -192,9 +185,10 @@ class DINOLoss(nn.Module):
                      ):
         "Move the centre towards the mean teacher output of this batch (of all processes)"
         batch_center = teacher_out.float().mean(dim=(0, 1), keepdim=True)
-        if _world_size() > 1:
+        w = world()[1]
+        if w > 1:
             dist.all_reduce(batch_center)
-            batch_center /= _world_size()
+            batch_center /= w
         self.center.mul_(self.center_momentum).add_(batch_center.to(self.center.dtype), alpha=1 - self.center_momentum)
 
     def forward(self,

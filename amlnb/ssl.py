@@ -23,7 +23,7 @@ from fastai.callback.fp16 import *       # to_fp16, to_bf16
 from fastai.losses import CrossEntropyLossFlat
 from fastai.metrics import accuracy
 from fastai.optimizer import Adam
-from .core import get_device, get_preset, seed_everything, amlnb_home, atomic_path, hash_key, Preset
+from .core import get_device, get_preset, seed_everything, amlnb_home, atomic_path, hash_key, Preset, world
 from .synth import make_synth_dataset
 from .data import CellCache, patient_splits, cell_dataloaders
 from .augment import CellViews, simclr_views, swav_views, dino_views, normalize
@@ -196,14 +196,9 @@ def knn_accuracy(ref, ref_labels, query, query_labels, k:int=20, t:float=0.07, b
     if not balanced: return (pred == query_labels).float().mean().item()
     return float(np.mean([(pred[query_labels == c] == c).float().mean().item() for c in query_labels.unique()]))
 
-def _process_group() -> tuple[int, int]:
-    "(rank, world size) of the default process group; (0, 1) without one"
-    if not (dist.is_available() and dist.is_initialized()): return 0, 1
-    return dist.get_rank(), dist.get_world_size()
-
 def embed_shared(encoder:nn.Module, images) -> torch.Tensor:
     "`embed` of all `images` on every process of a process group, each process embedding every W-th image"
-    r, w = _process_group()
+    r, w = world()
     if w == 1 or len(images) < w: return embed(encoder, images)
     dev = torch.device('cuda', torch.cuda.current_device()) if dist.get_backend() == 'nccl' else torch.device('cpu')
     for b in encoder.buffers(): dist.broadcast(b, 0)       # rank 0's BatchNorm statistics everywhere
