@@ -1,4 +1,4 @@
-"""Per-sample batched augmentations made on the batch's device — crops, flips, rotations, colour jitter, a stain augmentation, blur, solarisation — and the SimCLR, SwAV and DINO multi-view recipes.
+"""Per-sample batched augmentations made on the batch's device — crops, flips, rotations, colour jitter, stain augmentations (a generic one, and the generator's own for comparison), blur, solarisation — and the SimCLR, SwAV and DINO multi-view recipes.
 
 Docs: https://amlnb.github.io/amlnb/augment.html.md"""
 
@@ -13,7 +13,8 @@ import torch.nn.functional as F
 from .synth import blur_images
 
 # %% auto #0
-__all__ = ['IMAGENET_STATS', 'crop_flip_rotate', 'color_jitter', 'stain_jitter', 'random_grayscale', 'gaussian_blur', 'solarize',
+__all__ = ['IMAGENET_STATS', 'STAIN_KINDS', 'crop_flip_rotate', 'color_jitter', 'stain_jitter', 'rgb_to_hed', 'hed_to_rgb',
+           'hed_jitter', 'rgb_mix', 'random_gamma', 'generic_stain', 'random_grayscale', 'gaussian_blur', 'solarize',
            'normalize', 'denormalize', 'CellViews', 'MultiView', 'simclr_views', 'swav_views', 'dino_views']
 
 # %% ../nbs/03_augment.ipynb #fa9f16ce
@@ -95,6 +96,82 @@ def stain_jitter(x:torch.Tensor, # float images in [0,1], (B,3,H,W)
     y = y ** torch.exp(_uniform(B, -gamma, gamma, dev))[:, None, None, None]
     return _apply_where(x, y.clamp(0, 1), on)
 
+# %% ../nbs/03_augment.ipynb #dbcc85cb
+_RGB_FROM_HED = torch.tensor([[0.65, 0.70, 0.29],                # haematoxylin
+                              [0.07, 0.99, 0.11],                # eosin
+                              [0.27, 0.57, 0.78]])               # DAB (Ruifrok & Johnston 2001)
+_HED_FROM_RGB = torch.linalg.inv(_RGB_FROM_HED.double()).float()
+
+def rgb_to_hed(x:torch.Tensor, # float images in [0,1], (B,3,H,W)
+              ) -> torch.Tensor:
+    "Stain concentrations (haematoxylin, eosin, DAB) of RGB images, (B,3,H,W) float32"
+    od = -torch.log(x.float().clamp(min=1 / 255))
+    return torch.einsum('bjhw,jk->bkhw', od, _HED_FROM_RGB.to(x.device))
+
+def hed_to_rgb(c:torch.Tensor, # stain concentrations, (B,3,H,W)
+              ) -> torch.Tensor:
+    "RGB images in [0,1] of stain concentrations, (B,3,H,W) float32"
+    od = torch.einsum('bkhw,kj->bjhw', c.float(), _RGB_FROM_HED.to(c.device))
+    return torch.exp(-od).clamp(0, 1)
+
+def hed_jitter(x:torch.Tensor, # float images in [0,1], (B,3,H,W)
+               p:float=1.0, # probability per image
+               sigma_alpha:float=0.2, # stain scale alpha in [1-sigma_alpha, 1+sigma_alpha]
+               sigma_beta:float=0.05, # stain shift beta in [-sigma_beta, sigma_beta], natural-log OD units
+              ) -> torch.Tensor:
+    "Per-sample HED jitter (Tellez et al. 2018): scale and shift each stain concentration"
+    B, dev = x.shape[0], x.device
+    on = _coin(B, p, dev)
+    alpha = _uniform(B * 3, 1 - sigma_alpha, 1 + sigma_alpha, dev).view(B, 3, 1, 1)
+    beta = _uniform(B * 3, -sigma_beta, sigma_beta, dev).view(B, 3, 1, 1)
+    y = hed_to_rgb(rgb_to_hed(x) * alpha + beta)
+    return _apply_where(x, y.to(x.dtype), on)
+
+# %% ../nbs/03_augment.ipynb #e981a88e
+def rgb_mix(x:torch.Tensor, # float images in [0,1], (B,3,H,W)
+            p:float=0.5, # probability per image
+            strength:float=0.05, # off-identity range s of the RGB mixing matrix
+            offset:float=0.03, # range o of the per-channel offsets
+           ) -> torch.Tensor:
+    "Per-sample near-identity random mixing of RGB intensities plus per-channel offsets"
+    B, dev = x.shape[0], x.device
+    on = _coin(B, p, dev)
+    m = torch.eye(3, device=dev) + strength * (2 * torch.rand(B, 3, 3, device=dev) - 1)
+    b = offset * (2 * torch.rand(B, 3, 1, 1, device=dev) - 1)
+    y = torch.einsum('bij,bjhw->bihw', m, x.float()) + b
+    return _apply_where(x, y.clamp(0, 1).to(x.dtype), on)
+
+# %% ../nbs/03_augment.ipynb #9b668f61
+def random_gamma(x:torch.Tensor, # float images in [0,1], (B,C,H,W)
+                 p:float=0.5, # probability per image
+                 gamma_range:tuple=(0.8, 1.25), # range of the gamma, sampled log-uniformly
+                ) -> torch.Tensor:
+    "Per-sample gamma, log-uniform in `gamma_range`"
+    B, dev = x.shape[0], x.device
+    on = _coin(B, p, dev)
+    g = torch.exp(_uniform(B, math.log(gamma_range[0]), math.log(gamma_range[1]), dev))[:, None, None, None]
+    y = x.float().clamp(0, 1) ** g
+    return _apply_where(x, y.to(x.dtype), on)
+
+# %% ../nbs/03_augment.ipynb #704caeea
+def generic_stain(x:torch.Tensor, # float images in [0,1], (B,3,H,W)
+                  p:float=0.8, # probability per image of any stain change
+                  hed_p:float=1.0, # probability of the HED jitter, for an image that is changed
+                  hed_alpha:float=0.2, # stain scale in [1-hed_alpha, 1+hed_alpha]
+                  hed_beta:float=0.05, # stain shift in [-hed_beta, hed_beta], natural-log OD units
+                  rgb_p:float=0.5, # probability of the RGB mixing, for an image that is changed
+                  rgb_strength:float=0.05, # off-identity range of the RGB mixing matrix
+                  rgb_offset:float=0.03, # range of the per-channel RGB offsets
+                  gamma_p:float=0.5, # probability of the gamma, for an image that is changed
+                  gamma_range:tuple=(0.8, 1.25), # range of the gamma, sampled log-uniformly
+                 ) -> torch.Tensor:
+    "Per-sample generic stain augmentation: HED jitter, RGB mixing and gamma, each with its own probability"
+    on = _coin(x.shape[0], p, x.device)
+    y = hed_jitter(x, hed_p, hed_alpha, hed_beta)
+    y = rgb_mix(y, rgb_p, rgb_strength, rgb_offset)
+    y = random_gamma(y, gamma_p, gamma_range)
+    return _apply_where(x, y, on)
+
 # %% ../nbs/03_augment.ipynb #35b27814
 IMAGENET_STATS = ([0.485, 0.456, 0.406], [0.229, 0.224, 0.225])
 
@@ -127,6 +204,8 @@ def denormalize(x:torch.Tensor, stats=IMAGENET_STATS) -> torch.Tensor:
     return (x * s + m).clamp(0, 1)
 
 # %% ../nbs/03_augment.ipynb #55f1ee02
+STAIN_KINDS = ('generic', 'od', 'none')
+
 class CellViews(nn.Module):
     "One view pipeline for a batch of uint8 cells (B,3,H,W) -> normalised float views (B,3,size,size)"
     def __init__(self,
@@ -134,22 +213,43 @@ class CellViews(nn.Module):
                  scale:tuple=(0.35, 1.0), # crop area range
                  hflip:float=0.5, vflip:float=0.5, rot90:bool=True, max_angle:float=15.,
                  jitter_p:float=0.8, brightness:float=0.4, contrast:float=0.4, saturation:float=0.3, hue:float=0.03,
-                 stain_p:float=0.8, stain_mix:float=0.12, stain_density:float=0.25, stain_gamma:float=0.2,
+                 stain:str='generic', # stain augmentation: 'generic' (`generic_stain`), 'od' (`stain_jitter`) or 'none'
+                 stain_p:float=0.8, # probability per image of the stain augmentation, either kind
+                 stain_mix:float=0.12, stain_density:float=0.25, stain_gamma:float=0.2, # 'od': ranges of `stain_jitter`
+                 hed_p:float=1.0, hed_alpha:float=0.2, hed_beta:float=0.05, # 'generic': HED jitter
+                 rgb_p:float=0.5, rgb_strength:float=0.05, rgb_offset:float=0.03, # 'generic': RGB mixing
+                 gamma_p:float=0.5, gamma_range:tuple=(0.8, 1.25), # 'generic': gamma
                  gray_p:float=0.2, blur_p:float=0.5, blur_sigma:tuple=(0.1, 2.0), solarize_p:float=0.0,
                  stats=IMAGENET_STATS):
         super().__init__()
-        self.size, self.scale, self.stats = size, scale, stats
+        if stain not in STAIN_KINDS: raise ValueError(f"stain must be one of {STAIN_KINDS}, not {stain!r}")
+        self._config = {k: v for k, v in locals().items() if k not in ('self', '__class__')}   # the arguments
+        self.size, self.scale, self.stats, self.stain = size, scale, stats, stain
         self.geo = dict(hflip=hflip, vflip=vflip, rot90=rot90, max_angle=max_angle)
         self.jitter = dict(p=jitter_p, brightness=brightness, contrast=contrast, saturation=saturation, hue=hue)
-        self.stain = dict(p=stain_p, mix=stain_mix, density=stain_density, gamma=stain_gamma)
+        self.od_args = dict(p=stain_p, mix=stain_mix, density=stain_density, gamma=stain_gamma)
+        self.generic_args = dict(p=stain_p, hed_p=hed_p, hed_alpha=hed_alpha, hed_beta=hed_beta, rgb_p=rgb_p,
+                                 rgb_strength=rgb_strength, rgb_offset=rgb_offset, gamma_p=gamma_p, gamma_range=gamma_range)
         self.gray_p, self.blur_p, self.blur_sigma, self.solarize_p = gray_p, blur_p, blur_sigma, solarize_p
+
+    def config(self) -> dict:
+        "Every argument of this pipeline, as plain values: `CellViews(**v.config())` rebuilds it"
+        return dict(self._config)
+
+    def extra_repr(self) -> str: return f"size={self.size}, stain={self.stain!r}"
+
+    def apply_stain(self, x:torch.Tensor) -> torch.Tensor:
+        "The chosen stain augmentation of float images in [0,1]"
+        if self.stain == 'generic': return generic_stain(x, **self.generic_args)
+        if self.stain == 'od': return stain_jitter(x, **self.od_args)
+        return x
 
     @torch.no_grad()
     def forward(self, x:torch.Tensor) -> torch.Tensor:
         x = x.float() / 255 if x.dtype == torch.uint8 else x.float()
         x = crop_flip_rotate(x, self.size, scale=self.scale, **self.geo)
         x = color_jitter(x, **self.jitter)
-        x = stain_jitter(x, **self.stain)
+        x = self.apply_stain(x)
         x = random_grayscale(x, self.gray_p)
         x = gaussian_blur(x, self.blur_p, self.blur_sigma)
         x = solarize(x, self.solarize_p)
@@ -169,9 +269,9 @@ def simclr_views(size:int=64, **kwargs) -> MultiView:
     return MultiView(CellViews(size=size, **kwargs), counts=[2])
 
 def swav_views(size:int=64, n_local:int=4, local_size:int|None=None, local_scale:tuple=(0.1, 0.35), **kwargs) -> MultiView:
-    "SwAV multi-crop: two global views and `n_local` small crops"
+    "SwAV multi-crop: two global views and `n_local` small crops (`local_scale` replaces the global `scale`)"
     local_size = local_size or size // 2
-    return MultiView(CellViews(size=size, **kwargs), CellViews(size=local_size, scale=local_scale, **kwargs),
+    return MultiView(CellViews(size=size, **kwargs), CellViews(size=local_size, **{**kwargs, 'scale': local_scale}),
                      counts=[2, n_local])
 
 def dino_views(size:int=64, n_local:int=4, local_size:int|None=None, local_scale:tuple=(0.1, 0.35), **kwargs) -> MultiView:
@@ -179,5 +279,5 @@ def dino_views(size:int=64, n_local:int=4, local_size:int|None=None, local_scale
     local_size = local_size or size // 2
     g1 = CellViews(size=size, **{**kwargs, 'blur_p': 1.0})
     g2 = CellViews(size=size, **{**kwargs, 'blur_p': 0.1, 'solarize_p': 0.2})
-    loc = CellViews(size=local_size, scale=local_scale, **kwargs)
+    loc = CellViews(size=local_size, **{**kwargs, 'scale': local_scale})
     return MultiView(g1, g2, loc, counts=[1, 1, n_local])

@@ -6,16 +6,16 @@ Docs: https://amlnb.github.io/amlnb/cli.html.md"""
 
 # %% ../nbs/11_cli.ipynb #5a24ac84
 from __future__ import annotations
-import argparse, sys, time, warnings
+import argparse, json, sys, time, warnings
 from pathlib import Path
 # fastai 2.8 calls torch.jit.script at import, which torch >= 2.10 flags as deprecated: noise on a terminal
 warnings.filterwarnings('ignore', message='`torch.jit.script` is deprecated', category=FutureWarning)
 from .core import PRESETS, get_device, get_preset
-from .data import DataWarning, load_patients, LAYOUT
-from .ssl import METHODS
+from .data import DataWarning, load_patients, load_matek, LAYOUT
+from .ssl import METHODS, get_recipe
 
 # %% auto #0
-__all__ = ['UsageError', 'parse_args', 'main', 'run']
+__all__ = ['UsageError', 'parse_args', 'parse_recipes', 'main', 'run']
 
 # %% ../nbs/11_cli.ipynb #a85eeb9e
 class UsageError(Exception):
@@ -40,6 +40,14 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument('--out', metavar='DIR', default=None, help="report folder (default: runs/<preset>)")
     p.add_argument('--device', default=None, help="cuda, cuda:N, mps or cpu (default: the best available)")
     p.add_argument('--seed', type=int, default=42, help="seed of pretraining and MIL (default: 42)")
+    p.add_argument('--supervised-data', metavar='PATH', default=None,
+                   help="labelled single cells of other patients in the Matek layout (<root>/<CLASS>/<CLASS>_NNNN.tiff) for "
+                        "the supervised baseline; default: SynthAML's companion set (with --data and without it, supervised is left out)")
+    p.add_argument('--strict', action='store_true',
+                   help="pretrain the label-free methods once per fold without its test patients (default: once, on all "
+                        "patients' cells, as the paper)")
+    p.add_argument('--recipe', nargs='+', default=[], metavar='M.FIELD=VALUE',
+                   help="change a field of a method's recipe, e.g. simclr.temperature=0.1 dino.epochs=4 swav.views.blur_p=0")
     p.add_argument('--quiet', action='store_true', help="print only the results table and the report's path")
     return p
 
@@ -61,16 +69,45 @@ def parse_args(argv=None) -> argparse.Namespace:
                 patients = load_patients(root)
         except (FileNotFoundError, NotADirectoryError, ValueError) as e:
             raise UsageError(f"--data {a.data}: {str(e).splitlines()[0]}") from None
-        if 'supervised' in a.methods and not (root/'cells.csv').is_file():
-            raise UsageError(f"--data {a.data}: the supervised baseline needs cell-type labels (cells.csv), which this "
-                             f"dataset does not have; leave it out: --methods {','.join(m for m in a.methods if m != 'supervised')}")
         n_min = get_preset(a.preset).n_folds
         small = patients.bag_label.value_counts()
         if (small < n_min).any():
             raise UsageError(f"--data {a.data}: 5-fold cross-validation needs at least {n_min} patients per class; "
                              f"found {', '.join(f'{k}: {v}' for k, v in small.items() if v < n_min)}")
         a.data = str(root)
+    if a.supervised_data is not None:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter('ignore', DataWarning)
+                load_matek(a.supervised_data)
+        except (FileNotFoundError, NotADirectoryError, ValueError) as e:
+            raise UsageError(f"--supervised-data {a.supervised_data}: {str(e).splitlines()[0]}") from None
+    a.recipes = parse_recipes(a.recipe, a.methods, a.preset)
     return a
+
+def _value(text:str):
+    "A recipe value from the command line: JSON where it parses (numbers, true/false, null, lists), else the text"
+    try: return json.loads(text)
+    except ValueError: return text
+
+def parse_recipes(items:list, # 'method.field=value' or 'method.views.arg=value' strings
+                  methods:list, # the methods run
+                  preset:str) -> dict:
+    "method -> recipe fields to change, checked against the recipes; raises `UsageError`"
+    out = {}
+    for item in items:
+        name, eq, text = item.partition('=')
+        parts = name.split('.')
+        if not eq or len(parts) not in (2, 3) or (len(parts) == 3 and parts[1] != 'views'):
+            raise UsageError(f"--recipe {item!r}: expected METHOD.FIELD=VALUE or METHOD.views.ARG=VALUE")
+        if parts[0] not in methods: raise UsageError(f"--recipe {item!r}: {parts[0]!r} is not among the methods run ({','.join(methods)})")
+        fields = out.setdefault(parts[0], {})
+        if len(parts) == 2: fields[parts[1]] = _value(text)
+        else: fields.setdefault('views', {})[parts[2]] = _value(text)
+    for m, fields in out.items():
+        try: get_recipe(m, preset, **fields)
+        except (ValueError, TypeError) as e: raise UsageError(f"--recipe: {str(e).splitlines()[0]}") from None
+    return out
 
 # %% ../nbs/11_cli.ipynb #882f45e9
 def _show_warning(message, category, filename, lineno, file=None, line=None):
@@ -90,7 +127,9 @@ def main(argv=None) -> int:
         warnings.simplefilter('always', DataWarning) # ... but never the data problems
         warnings.showwarning = _show_warning
         exp = run_experiment(a.data, methods=a.methods, preset=a.preset, out=a.out, seed=a.seed, device=a.device,
-                             progress=not a.quiet)
+                             supervised_data=a.supervised_data, strict=a.strict, recipes=a.recipes, progress=not a.quiet)
+    if a.quiet:
+        for n in exp.config['notes']: print(n)
     print(f"\n{exp.summary().to_string()}\n")
     if len(exp.comparisons):
         print(exp.comparisons.to_string(index=False, float_format=lambda v: f"{v:.4f}"), '\n')

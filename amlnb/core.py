@@ -7,7 +7,7 @@ Docs: https://amlnb.github.io/amlnb/core.html.md"""
 # %% ../nbs/00_core.ipynb #f14e1351
 from __future__ import annotations
 import os, re, random, hashlib, json, shutil, socket, tempfile, time
-from dataclasses import dataclass, asdict, fields, replace
+from dataclasses import dataclass, asdict, field, fields, replace
 from pathlib import Path
 import numpy as np
 import pandas as pd
@@ -168,6 +168,7 @@ class Preset:
     amp:bool = True                  # mixed precision where a GPU is present (never on CPU)
     num_workers:int = 0              # DataLoader worker processes
     ssl_size:int|None = None         # side of the SSL views in px (None: `size`); smaller views train faster
+    recipes:dict = field(default_factory=dict)   # method -> recipe fields that differ from its defaults (`ssl.get_recipe`)
 
     def as_dict(self) -> dict: return asdict(self)
 
@@ -176,7 +177,8 @@ PRESETS = {
     'tiny': Preset('tiny', size=32, patients_per_class=5, cells_per_patient=(8, 16), stem='imagenet',
                    ssl_batch_size=32, ssl_epochs=1, ssl_lr=1e-3, mil_epochs=3, mil_patience=2, mil_lr=1e-3),
     'demo': Preset('demo', size=64, patients_per_class=20, cells_per_patient=(50, 110), stem='imagenet',
-                   ssl_batch_size=128, ssl_epochs=2, ssl_lr=1e-3, mil_epochs=60, mil_patience=10, mil_lr=5e-4, ssl_size=48),
+                   ssl_batch_size=128, ssl_epochs=2, ssl_lr=1e-3, mil_epochs=60, mil_patience=10, mil_lr=5e-4, ssl_size=48,
+                   recipes={'dino': dict(lr=2e-3), 'supervised': dict(epochs=10)}),
     'paper': Preset('paper', size=144, patients_per_class=40, cells_per_patient=(100, 500), stem='imagenet',
                     ssl_batch_size=256, ssl_epochs=100, ssl_lr=1e-3, mil_epochs=150, mil_patience=20, mil_lr=5e-5,
                     max_cells=None, num_workers=8),

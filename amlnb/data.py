@@ -557,7 +557,7 @@ MATEK_CLASSES = ('BAS', 'EBO', 'EOS', 'KSC', 'LYA', 'LYT', 'MMZ', 'MOB', 'MON', 
 
 def load_matek(root:str|Path, # folder holding the class folders BAS, EBO, ... (or one folder around them)
               ) -> pd.DataFrame:
-    "Labelled single cells of the Matek layout `<root>/<CLASS>/<CLASS>_NNNN.tiff`: path, image, N, cell_type"
+    "Labelled single cells of the Matek layout `<root>/<CLASS>/<CLASS>_NNNN.tiff`: path, image, N, cell_type, and a sidecar's columns"
     root = Path(root).expanduser().absolute()
     expected = f"expected <root>/<CLASS>/<CLASS>_NNNN.tiff with CLASS in {', '.join(MATEK_CLASSES)}"
     if not root.is_dir(): raise FileNotFoundError(f"{root} does not exist; {expected}")
@@ -571,10 +571,35 @@ def load_matek(root:str|Path, # folder holding the class folders BAS, EBO, ... (
         problems += [Problem('unknown file', _rel(u, root), 'not an image file; ignored') for u in unknown]
         rows += [dict(path=str(p), image=p.name, N=image_number(p), cell_type=d.name) for p in images]
     if not rows: raise FileNotFoundError(f"no class folder with images in {root}; {expected}")
-    cells = pd.DataFrame(rows).astype({'N': 'Int64'})
+    cells, side_problems = _attach_sidecar(pd.DataFrame(rows).astype({'N': 'Int64'}), root)
+    problems += side_problems
     cells.attrs.update(root=str(root), problems=problems)
     warn_problems(problems, f"load_matek({root})")
     return cells
+
+def _attach_sidecar(cells:pd.DataFrame, root:Path) -> tuple[pd.DataFrame, list]:
+    "`cells` with the other columns of a sidecar <root>/cells.csv joined on the relative path, and the problems of the join"
+    path = root/'cells.csv'
+    if not path.is_file(): return cells, []
+    side = pd.read_csv(path, dtype={'image': str, 'patient_id': str, 'cell_type': str})
+    if 'image' not in side: return cells, []
+    side = side.assign(image=side.image.str.replace('\\', '/', regex=False))
+    problems = [Problem('duplicate row', im, 'listed more than once in cells.csv; the first row is used')
+                for im in side.image[side.image.duplicated()].unique()]
+    side = side.drop_duplicates('image').set_index('image')
+    rel = [_rel(p, root) for p in cells.path]
+    on_disk = set(rel)
+    problems += [Problem('no image', im, 'listed in cells.csv, no such image; ignored') for im in side.index if im not in on_disk]
+    problems += [Problem('not in cells.csv', r, 'an image without a row in cells.csv; kept without its columns') for r in rel if r not in side.index]
+    rows = side.reindex(rel)
+    if 'cell_type' in rows:
+        said = rows.cell_type.to_numpy()
+        problems += [Problem('cell_type mismatch', r, f"cells.csv says {s}, the folder {f}; the folder's class is kept")
+                     for r, s, f in zip(rel, said, cells.cell_type) if isinstance(s, str) and s != f]
+    extra = {c: rows[c].astype('boolean').array if side[c].dtype == bool else rows[c].to_numpy()
+             for c in side.columns if c != 'cell_type' and c not in cells}
+    return cells.assign(**extra), problems
+
 
 # %% ../nbs/02_data.ipynb #5f9c77f7
 @dataclass

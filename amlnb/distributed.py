@@ -164,23 +164,25 @@ def distributed_learners():
 
 # %% ../nbs/12_distributed.ipynb #302b7085
 def _cache(data, p) -> CellCache:
+    from amlnb.ssl import synth_data
     "The CellCache of `data` (a dataset root or a CellCache; None: the preset's SynthAML)"
     if isinstance(data, CellCache): return data
-    if data is None: data = make_synth_dataset(preset=p.name, seed=0, size=p.size, progress=False)
-    return CellCache.from_folder(data, size=p.size)
+    return CellCache.from_folder(synth_data(p) if data is None else data, size=p.size)
 
 def ddp_pretrain(method:str, # 'simclr', 'swav', 'dino', 'supervised' or 'random'
                  data=None, # dataset root (real layout), a CellCache, or None for the preset's SynthAML
                  preset:str='tiny', # preset; its batch size is the global batch, split over the processes
                  device:str|None=None, # 'cpu' for CPU processes; None: one GPU per process where there are GPUs
                  progress:bool=True, # progress bars (rank 0 only)
-                 **kwargs, # passed to `pretrain` (seed, out, monitor, cbs, learner_kwargs, preset fields)
+                 **kwargs, # passed to `pretrain` (seed, out, recipe, monitor, cbs, compile, preset fields)
                 ) -> Path:
     "`pretrain` on every process that `torchrun` started: DDP replicas, rank 0 writing; the encoder's path"
-    from amlnb.ssl import pretrain
+    from amlnb.ssl import pretrain, companion_cells, _is_synth
     device = init_distributed(device)
     p = get_preset(preset, **{k: v for k, v in kwargs.items() if k in {f.name for f in fields(Preset)}})
-    with rank0_first(): cache = _cache(data, p)
+    with rank0_first():
+        cache = _cache(data, p)
+        if _is_synth(cache): companion_cells(p)               # the labelled companion (supervised, kNN probe): built once
     progress = progress and world()[0] == 0
     if method == 'random':                                    # nothing to train: rank 0 writes it
         with rank0_first(): return pretrain(method, cache, preset=preset, device=device, progress=progress, **kwargs)

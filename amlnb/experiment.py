@@ -6,7 +6,7 @@ Docs: https://amlnb.github.io/amlnb/experiment.html.md"""
 
 # %% ../nbs/10_experiment.ipynb #9ad373d1
 from __future__ import annotations
-import json, math, pickle, time, warnings
+import inspect, json, math, pickle, time, warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 import numpy as np
@@ -15,15 +15,15 @@ import matplotlib.pyplot as plt
 from scipy.stats import wilcoxon
 from .core import get_preset, get_device, amlnb_home, atomic_path, hash_key, BAG_LABELS, Preset
 from .data import CellCache, Fold, patient_splits
-from .synth import make_synth_dataset
-from .ssl import METHODS, pretrain, evaluate_encoder
+from .ssl import (METHODS, RECIPES, Recipe, get_recipe, resolve_precision, recipe_table, pretrain, evaluate_encoder, synth_data,
+                       supervised_cells, _json_like)
 from .features import extract_features, FeatureStore
 from .mil import train_fold, CVResult, _patients_of
 from .interpret import attention_summary, plot_f1, plot_confusion, plot_top_cells
 
 # %% auto #0
-__all__ = ['CV_VERSION', 'macro_f1_batch', 'macro_f1', 'bootstrap_ci', 'paired_permutation', 'fold_wilcoxon', 'label_subset',
-           'cached_cv', 'Experiment', 'run_experiment', 'plot_label_efficiency', 'write_report']
+__all__ = ['CV_VERSION', 'REGIMES', 'macro_f1_batch', 'macro_f1', 'bootstrap_ci', 'paired_permutation', 'fold_wilcoxon',
+           'label_subset', 'cached_cv', 'Experiment', 'run_experiment', 'plot_label_efficiency', 'write_report']
 
 # %% ../nbs/10_experiment.ipynb #ef0066d6
 def _codes_of(values, classes) -> np.ndarray:
@@ -91,19 +91,31 @@ def label_subset(fold:Fold, # a fold of `patient_splits`
     return Fold(fold.k, sorted(keep), fold.valid, fold.test)
 
 # %% ../nbs/10_experiment.ipynb #4b32787d
-CV_VERSION = 1
+CV_VERSION = 2
 
-def _mil_config(p:Preset) -> dict:
-    return dict(mil_epochs=p.mil_epochs, mil_patience=p.mil_patience, mil_lr=p.mil_lr, max_cells=p.max_cells, n_folds=p.n_folds)
+_NOT_IN_KEY = {'fold', 'store', 'preset', 'device', 'progress', 'cache', 'encoder', 'n_folds'}
 
-def cached_cv(store:FeatureStore, # features of every cell
+def _fold_args(p:Preset, fold_kwargs:dict) -> dict:
+    "Every argument that changes what `train_fold` computes: the preset's MIL schedule and `train_fold`'s own (defaults filled in)"
+    sig = inspect.signature(train_fold).parameters
+    bad = sorted(set(fold_kwargs) - set(sig) | set(fold_kwargs) & _NOT_IN_KEY)
+    if bad: raise ValueError(f"cached_cv cannot pass {', '.join(bad)} to train_fold")
+    args = {k: v.default for k, v in sig.items() if k not in _NOT_IN_KEY}
+    return dict(mil_epochs=p.mil_epochs, mil_patience=p.mil_patience, mil_lr=p.mil_lr, max_cells=p.max_cells,
+                n_folds=p.n_folds, **{**args, **fold_kwargs})
+
+def cached_cv(store, # a FeatureStore of every cell, or one per fold (strict pretraining)
               preset:Preset, # MIL schedule
               seed:int=42, # MIL seed
               frac:float=1.0, # share of the training patients
               split_seed:int=42, # seed of `patient_splits`
-              device=None) -> tuple:
+              device=None,
+              **fold_kwargs, # passed to `train_fold` (bs, hidden, per_class_attention, ...); part of the key
+             ) -> tuple:
     "(CVResult, seconds it took when computed, reused?) of the 5-fold MIL on `store`, cached on disk"
-    key = hash_key(CV_VERSION, store.key, _mil_config(preset), seed, frac, split_seed)
+    stores = list(store) if isinstance(store, (list, tuple)) else [store] * preset.n_folds
+    if len(stores) != preset.n_folds: raise ValueError(f"{len(stores)} feature stores for {preset.n_folds} folds")
+    key = hash_key(CV_VERSION, [s.key for s in stores], _fold_args(preset, fold_kwargs), seed, frac, split_seed)
     path = amlnb_home('cv')/f"cv-{key}.pkl"
     if path.exists():
         try:
@@ -111,9 +123,9 @@ def cached_cv(store:FeatureStore, # features of every cell
             return res, secs, True
         except Exception as e: warnings.warn(f"ignoring unreadable cached cross-validation {path} ({e}); computing it again")
     t = time.time()
-    patients = _patients_of(store)
+    patients = _patients_of(stores[0])
     folds = [label_subset(f, patients, frac, seed) for f in patient_splits(patients, n_folds=preset.n_folds, seed=split_seed)]
-    res = CVResult([train_fold(f, store, preset=preset, seed=seed, device=device) for f in folds], list(BAG_LABELS))
+    res = CVResult([train_fold(f, stores[f.k], preset=preset, seed=seed, device=device, **fold_kwargs) for f in folds], list(BAG_LABELS))
     secs = time.time() - t
     path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(path) as tmp:
@@ -136,6 +148,10 @@ class Experiment:
     @property
     def report(self) -> Path: return self.out/'report.md'
 
+    def recipe_table(self) -> pd.DataFrame:
+        "The recipe of every method, one column each (`ssl.recipe_table`)"
+        return recipe_table({m: RECIPES[m](**d) for m, d in self.config['recipes'].items()}).fillna('')
+
     def summary(self) -> pd.DataFrame:
         "The headline columns of `table`, formatted for a terminal"
         t = self.table
@@ -154,21 +170,45 @@ def _log(msg:str, progress:bool):
 
 def _data(data, p:Preset, progress:bool) -> tuple:
     "(CellCache, data problems) for a dataset root, or for the preset's SynthAML when `data` is None"
-    if data is None: data = make_synth_dataset(preset=p.name, seed=0, size=p.size, progress=progress)
+    if data is None: data = synth_data(p, progress)
     cache = CellCache.from_folder(Path(data).expanduser(), size=p.size, progress=None if progress else False)   # None: a bar for big datasets; problems: a DataWarning and .problems
     return cache, [f"{q.kind} — {q.where}: {q.detail}" for q in cache.problems]
+
+def _labelled_sets(data, supervised_data, p:Preset, progress:bool) -> tuple:
+    "(the supervised baseline's cells or None, the kNN probe's cells or None, why supervised is left out or None)"
+    try: sup = supervised_cells(data, supervised_data, p, progress)
+    except ValueError as e: return None, None, str(e).split(';')[0]
+    probe = sup if 'role' in sup.index and (sup.index.role == 'probe').any() else None
+    return sup, probe, None
 
 def _per_class_f1(res:CVResult) -> dict:
     m = res.metrics
     return {c: m.loc['mean', f'f1_{c}'] for c in res.classes if f'f1_{c}' in m}
 
+def _describe(cache:CellCache) -> dict:
+    "Name, root, cells and patients of a labelled set, for the report"
+    idx = cache.index
+    d = dict(root=str(cache.root), key=cache.key, cells=int(len(idx)), classes=sorted(idx.cell_type.dropna().unique().tolist()))
+    if 'patient_id' in idx: d['patients'] = int(idx.patient_id.nunique())
+    if 'role' in idx: d.update({f'{r}_patients': int(idx.patient_id[idx.role == r].nunique()) for r in ('train', 'probe')})
+    return d
+
 # %% ../nbs/10_experiment.ipynb #d5a2ce12
+REGIMES = {
+    'transductive': "label-free pretraining (SimCLR, SwAV, DINO) saw the cells — never the labels — of every patient of the "
+                    "evaluation set, the test patients of every fold included, and one encoder serves all folds, as in the paper",
+    'strict': "label-free pretraining ran once per fold, without the cells of that fold's test patients",
+}
+
 def run_experiment(data=None, # dataset root in the real layout; None: the preset's SynthAML
                    methods=METHODS, # pretraining methods to compare
                    preset:str|Preset='demo', # sizes and schedules (`amlnb.core.PRESETS`)
                    out:str|Path|None=None, # report folder (default: runs/<preset> in the working directory)
                    seed:int=42, # seed of pretraining and MIL
                    device=None, # where to train (default: cuda, then mps, then cpu)
+                   supervised_data=None, # labelled single cells of other patients (Matek layout) for 'supervised'; default: SynthAML's companion
+                   strict:bool=False, # one label-free encoder per fold, without its test patients (default: one transductive encoder)
+                   recipes:dict|None=None, # method -> a `Recipe`, or recipe fields to change (`get_recipe`)
                    fractions=(0.25, 0.5, 1.0), # label-efficiency fractions of the training patients
                    n_boot:int=2000, # bootstrap resamples for the confidence intervals
                    n_perm:int=2000, # permutations for the paired tests
@@ -179,6 +219,9 @@ def run_experiment(data=None, # dataset root in the real layout; None: the prese
     methods = list(methods)
     bad = [m for m in methods if m not in METHODS]
     if bad or not methods: raise ValueError(f"unknown method(s) {', '.join(bad) or '(none given)'}; choose from {', '.join(METHODS)}")
+    recipes = dict(recipes or {})
+    bad = sorted(set(recipes) - set(methods))
+    if bad: raise ValueError(f"recipes given for method(s) not run: {', '.join(bad)}")
     p = get_preset(preset, **overrides)
     fractions = sorted(set(float(f) for f in fractions) | {1.0})
     out = Path(out) if out is not None else Path('runs')/p.name
@@ -188,24 +231,40 @@ def run_experiment(data=None, # dataset root in the real layout; None: the prese
     cache, problems = _data(data, p, progress)
     n_pat = cache.index.patient_id.nunique()
     _log(f"data: {n_pat} patients, {len(cache)} cells at {p.size} px ({len(problems)} problem(s) skipped); device {device}", progress)
-    labelled = 'cell_type' in cache.index and cache.index.cell_type.notna().any()
-    if 'supervised' in methods and not labelled:
-        raise ValueError("the supervised baseline needs cell-type labels, which this dataset does not have (the real "
-                         "dataset has only patient labels); leave it out of `methods`")
+    sup, probe, why = _labelled_sets(data, supervised_data, p, progress)
+    notes = []
+    if 'supervised' in methods and sup is None:
+        methods.remove('supervised')
+        notes.append(f"supervised left out: {why}")
+        _log(notes[-1], progress)
+        if not methods: raise ValueError(notes[-1])
+    regime = 'strict' if strict else 'transductive'
+    folds = patient_splits(cache.index, n_folds=p.n_folds)
     truth = 'malignant' in cache.index and cache.index.malignant.notna().any()
-    results, rows, times, eff = {}, [], [], []
+    results, rows, times, eff, used = {}, [], [], [], {}
     for m in methods:
         t = time.time()
-        enc = pretrain(m, cache, preset=p, seed=seed, device=device, progress=False, monitor=False)   # kNN comes from the features below
+        r = recipes.get(m)
+        r = r if isinstance(r, Recipe) else get_recipe(m, p, **(r or {}))
+        used[m] = _json_like(resolve_precision(r, device).as_dict())
+        common = dict(preset=p, seed=seed, device=device, recipe=r, supervised_data=sup, progress=False, monitor=False)
+        per_fold = strict and m not in ('random', 'supervised')      # those two never see a cell of the evaluated patients
+        encs = ([pretrain(m, cache, exclude_patients=f.test, **common) for f in folds] if per_fold else [pretrain(m, cache, **common)])
         t_pre = time.time() - t
-        t = time.time(); store = extract_features(enc, cache, device=device, name=m, progress=False); t_feat = time.time() - t
-        knn = evaluate_encoder(store, store) if labelled else {}
-        res, t_cv, reused = cached_cv(store, p, seed=seed, device=device)
+        t = time.time()
+        stores = [extract_features(e, cache, device=device, name=m, progress=False) for e in encs]
+        t_feat = time.time() - t
+        knn = {}
+        if probe is not None:
+            scores = pd.DataFrame([evaluate_encoder(e, probe) for e in encs])
+            knn = scores.mean().to_dict()
+        cv_store = stores if per_fold else stores[0]
+        res, t_cv, reused = cached_cv(cv_store, p, seed=seed, device=device)
         results[m] = res
         for f in fractions:
-            r = res if f == 1.0 else cached_cv(store, p, seed=seed, frac=f, device=device)[0]
-            eff.append(dict(method=m, fraction=f, macro_f1=r.metrics.loc['mean', 'macro_f1'], macro_f1_std=r.metrics.loc['std', 'macro_f1']))
-        att = attention_summary(res, store).to_dict() if truth else {}
+            r_f = res if f == 1.0 else cached_cv(cv_store, p, seed=seed, frac=f, device=device)[0]
+            eff.append(dict(method=m, fraction=f, macro_f1=r_f.metrics.loc['mean', 'macro_f1'], macro_f1_std=r_f.metrics.loc['std', 'macro_f1']))
+        att = attention_summary(res, stores[0]).to_dict() if truth else {}
         mt = res.metrics
         lo, hi = bootstrap_ci(res.patients, res.classes, n_boot=n_boot, seed=seed)
         rows.append(dict(method=m, macro_f1=mt.loc['mean', 'macro_f1'], macro_f1_std=mt.loc['std', 'macro_f1'], ci_low=lo, ci_high=hi,
@@ -228,8 +287,10 @@ def run_experiment(data=None, # dataset root in the real layout; None: the prese
     label_eff = pd.DataFrame(eff)
     timings = pd.DataFrame(times).set_index('method')
     config = dict(data=str(data) if data is not None else f'SynthAML ({p.name})', methods=methods, preset=p.as_dict(), seed=seed,
-                  device=str(device), fractions=fractions, n_boot=n_boot, n_perm=n_perm, cache=cache.key,
-                  patients=int(n_pat), cells=int(len(cache)))
+                  device=str(device), regime=regime, regime_text=REGIMES[regime], recipes=used,
+                  supervised_data=_describe(sup) if sup is not None and 'supervised' in methods else None,
+                  probe=_describe(probe) if probe is not None else None, notes=notes,
+                  fractions=fractions, n_boot=n_boot, n_perm=n_perm, cache=cache.key, patients=int(n_pat), cells=int(len(cache)))
     exp = Experiment(out, config, results, table, comparisons, label_eff, timings, problems)
     write_report(exp, cache)
     _log(f"done in {(time.time() - t_all) / 60:.1f} min; report: {exp.report}", progress)
@@ -282,11 +343,22 @@ def write_report(exp:Experiment, cache:CellCache) -> Path:
              f"device `{c['device']}`, seed {c['seed']}. Methods: {', '.join(c['methods'])}. Config: `config.json`.", '']
     if exp.problems:
         lines += ['## Data problems skipped', ''] + [f"- {p}" for p in exp.problems] + ['']
+    lines += ['## Protocol', '', f"- Pretraining regime: **{c['regime']}** — {c['regime_text']}."]
+    sup, probe = c.get('supervised_data'), c.get('probe')
+    if sup: lines.append(f"- `supervised` trained on the labelled single cells of `{sup['root']}` ({sup['cells']} cells"
+                         + (f", {sup['train_patients']} patients" if 'train_patients' in sup else '')
+                         + f", classes {', '.join(sup['classes'])}), none of them a patient of this dataset.")
+    lines += [f"- {n}." for n in c.get('notes', [])]
+    if probe: lines.append(f"- kNN columns: cells of the {probe['probe_patients']} probe patients of `{probe['root']}`, "
+                           f"references from its {probe['train_patients']} other patients; no encoder trained on the probe's cells.")
+    lines += ['- Recipes: the table below (every field; `views.*` are the augmentation\'s arguments) and `config.json`.', '',
+              _md(exp.recipe_table(), 3), '']
     lines += ['## Results (5-fold cross-validation, test patients)', '',
               'Macro-F1 and accuracy: mean and std over folds; CI: bootstrap 95% over patients. Attention AUROC: malignant vs '
               'healthy cells of each AML patient, mean over patients (SynthAML ground truth); pct_malignant / pct_healthy: '
               'mean within-bag attention percentile of those cells (50 = chance). kNN cell type: accuracy of a 20-nearest-neighbour '
-              'vote on the features of cells of the 20 patients held out of pretraining (fold 0\'s validation patients).', '',
+              'vote over the labelled set\'s classes, on cells of its probe patients (see Protocol); kNN malignant: balanced '
+              'accuracy of the same vote for malignant vs healthy.', '',
               _md(exp.summary(), 3), '', '### Per-class F1 and all columns', '', _md(t, 3), '',
               '## Paired comparisons', '',
               'Macro-F1 difference (method − baseline) on the same patients; p-values: paired permutation test over '

@@ -177,14 +177,14 @@ def extract_features(encoder:str|Path|nn.Module, # an encoder file (`pretrain`'s
     if len(cache) == 0: raise ValueError(f"the cache {cache.path} holds no cells: there is nothing to extract features from")
     enc_key = encoder_key(encoder)
     module = load_encoder(encoder) if isinstance(encoder, (str, Path)) else encoder
-    key = hash_key(STORE_VERSION, enc_key, cache.key)
+    device = get_device(device)
+    amp = device.type == 'cuda' if amp is None else bool(amp and device.type == 'cuda')
+    key = hash_key(STORE_VERSION, enc_key, cache.key, device.type, 'fp16-autocast' if amp else 'fp32')   # precision changes the numbers
     store_dir = Path(store_dir).expanduser() if store_dir is not None else amlnb_home('features')
     store_dir.mkdir(parents=True, exist_ok=True)
     final = store_dir/f"{safe_name(name or getattr(module, 'meta', {}).get('method'), 'features')}-{key}"
     if not rebuild and _store_problem(final) is None: return FeatureStore(final)
     clean_stale_builds(store_dir)
-    device = get_device(device)
-    amp = device.type == 'cuda' if amp is None else bool(amp and device.type == 'cuda')
     param = next(module.parameters(), None)
     home, was_training = (param.device if param is not None else torch.device('cpu')), module.training
     tmp = build_folder(final)

@@ -1,4 +1,4 @@
-"""fastai callbacks and learners for SimCLR, SwAV and DINO, the supervised and random baselines, a kNN monitor on held-out patients, and `pretrain`: cached, resumable, mixed precision on GPU.
+"""Recipes as data; fastai callbacks and learners for SimCLR, SwAV and DINO; the supervised baseline on labelled cells of other patients; a kNN probe on held-out patients; and `pretrain`: keyed by its recipe, resumable to the same weights.
 
 Docs: https://amlnb.github.io/amlnb/ssl.html.md"""
 
@@ -6,8 +6,10 @@ Docs: https://amlnb.github.io/amlnb/ssl.html.md"""
 
 # %% ../nbs/06_ssl.ipynb #d3e74a06
 from __future__ import annotations
-import json, math, time, warnings
+import inspect, json, math, random, time, warnings
 from contextlib import nullcontext
+from dataclasses import dataclass, field, fields, asdict, replace
+from functools import partial
 from pathlib import Path
 import numpy as np
 import pandas as pd
@@ -16,28 +18,32 @@ import torch.nn as nn
 import torch.nn.functional as F
 import torch.distributed as dist
 from fastai.learner import Learner, ValueMetric, save_model, load_model
-from fastai.torch_core import rank_distrib, distrib_barrier
+from fastai.torch_core import rank_distrib, distrib_barrier, to_float
+from fastai.data.core import DataLoaders
 from fastai.callback.core import Callback
-from fastai.callback.schedule import *   # fit_one_cycle
+from fastai.callback.schedule import *   # fit_one_cycle, fit_flat_cos
 from fastai.callback.fp16 import *       # to_fp16, to_bf16
 from fastai.losses import CrossEntropyLossFlat
 from fastai.metrics import accuracy
-from fastai.optimizer import Adam
+from fastai.optimizer import Adam, SGD, Lamb, RAdam
 from .core import get_device, get_preset, seed_everything, amlnb_home, atomic_path, hash_key, Preset, world
-from .synth import make_synth_dataset
-from .data import CellCache, patient_splits, cell_dataloaders
+from .synth import make_synth_dataset, make_synth_matek
+from .data import CellCache, CellDataset, CellDataLoader, load_matek, patient_splits, cell_dataloaders
 from .augment import CellViews, simclr_views, swav_views, dino_views, normalize
 from .losses import NTXentLoss, SwAVLoss, DINOLoss
 from .models import ResNetEncoder, ssl_head, save_encoder, load_encoder, to_channels_last
 
 # %% auto #0
-__all__ = ['METHODS', 'LR_SCALE', 'SimCLRModel', 'SwAVModel', 'DINOModel', 'SupervisedModel', 'SSLCallback', 'SimCLR', 'SwAV',
-           'DINO', 'embed', 'knn_predict', 'knn_accuracy', 'embed_shared', 'KNNMonitor', 'ssl_learner', 'pretrain',
-           'evaluate_encoder']
+__all__ = ['RECIPES', 'METHODS', 'OPTIMIZERS', 'CPU_PRECISION', 'head_fp32', 'SimCLRModel', 'SwAVModel', 'DINOModel',
+           'SupervisedModel', 'SSLCallback', 'SimCLR', 'SwAV', 'DINO', 'embed', 'knn_predict', 'knn_accuracy',
+           'embed_shared', 'KNNMonitor', 'Recipe', 'SupervisedRecipe', 'SimCLRRecipe', 'SwAVRecipe', 'DINORecipe',
+           'get_recipe', 'smallest_view', 'bf16_cpu_safe', 'resolve_precision', 'recipe_table', 'CPUAutocast',
+           'PredLoss', 'ssl_learner', 'synth_data', 'labelled_cells', 'companion_cells', 'supervised_cells', 'pretrain',
+           'probe_label', 'probe_patients', 'evaluate_encoder']
 
 # %% ../nbs/06_ssl.ipynb #6087e421
-def _forward_views(net:nn.Module, views:list) -> list:
-    "`net` applied to each view, running views of the same size together as one batch"
+def _forward_views(net, views:list) -> list:
+    "`net` (a module or a function) applied to each view, running views of the same size together as one batch"
     out, i = [], 0
     while i < len(views):
         j = i
@@ -46,12 +52,20 @@ def _forward_views(net:nn.Module, views:list) -> list:
         i = j
     return out
 
+def head_fp32(head:nn.Module, x:torch.Tensor) -> torch.Tensor:
+    "`head(x)` in fp32 with autocast off: under mixed precision the encoder runs in half precision, the small heads do not"
+    with torch.autocast(x.device.type, enabled=False): return head(x.float())
+
+def _encode(backbone:nn.Module, head:nn.Module):
+    "The function backbone -> head, the head in fp32"
+    return lambda x: head_fp32(head, backbone(x))
+
 class SimCLRModel(nn.Module):
     "Encoder + SimCLR projection head; `forward(*views)` -> list of projections"
     def __init__(self, backbone:nn.Module, head:nn.Module|None=None):
         super().__init__()
         self.backbone, self.head = backbone, head or ssl_head('simclr', backbone.dim)
-    def forward(self, *views): return _forward_views(nn.Sequential(self.backbone, self.head), list(views))
+    def forward(self, *views): return _forward_views(_encode(self.backbone, self.head), list(views))
 
 # %% ../nbs/06_ssl.ipynb #926f6138
 class SwAVModel(nn.Module):
@@ -65,11 +79,11 @@ class SwAVModel(nn.Module):
         self.use_queue = False
 
     def forward(self, *views):
-        z = [F.normalize(p, dim=1) for p in _forward_views(nn.Sequential(self.backbone, self.projection), list(views))]
-        scores = [self.prototypes(o) for o in z]
+        z = [F.normalize(p, dim=1) for p in _forward_views(_encode(self.backbone, self.projection), list(views))]
+        scores = [head_fp32(self.prototypes, o) for o in z]
         queue_scores = None
         if self.use_queue and self.queue.shape[1] and self.queue_filled >= self.queue.shape[1]:
-            with torch.no_grad(): queue_scores = [self.prototypes(q) for q in self.queue]
+            with torch.no_grad(): queue_scores = [head_fp32(self.prototypes, q) for q in self.queue]
         if self.training and self.queue.shape[1]: self._enqueue([o.detach() for o in z[:self.n_high]])
         # an empty list rather than None when there is no queue: fastai's MixedPrecision casts every output
         return scores[:self.n_high], scores[self.n_high:], queue_scores or []
@@ -99,8 +113,8 @@ class DINOModel(nn.Module):
     def backbone(self) -> nn.Module: return self.teacher[0]
 
     def forward(self, *views):
-        with torch.no_grad(): t = _forward_views(self.teacher, list(views[:self.n_global]))
-        return t, _forward_views(self.student, list(views))
+        with torch.no_grad(): t = _forward_views(_encode(*self.teacher), list(views[:self.n_global]))
+        return t, _forward_views(_encode(*self.student), list(views))
 
     @torch.no_grad()
     def update_teacher(self, momentum:float):
@@ -157,6 +171,8 @@ class DINO(SSLCallback):
                 ):
         super().__init__(views)
         self.momentum, self.freeze_last_layer = momentum, freeze_last_layer
+    def before_epoch(self):
+        if hasattr(self.learn.loss_func, 'epoch'): self.learn.loss_func.epoch = self.epoch   # the teacher temperature's warm-up
     def after_backward(self):
         if self.pct_train < self.freeze_last_layer:
             for p in self.model.student[1].last_layer.parameters(): p.grad = None
@@ -252,64 +268,290 @@ class KNNMonitor(Callback):
         self.value = knn_accuracy(ref, self.ref_labels, query, self.query_labels, self.k)
         self.history.append(self.value)
 
+# %% ../nbs/06_ssl.ipynb #00c3d186
+@dataclass(frozen=True)
+class Recipe:
+    "Every knob that changes a pretrained encoder; each method's recipe adds its own"
+    method:str = 'random'            # pretraining method (one of `METHODS`)
+    stem:str = 'imagenet'            # ResNet18 stem: 'imagenet' or 'small'
+    size:int = 64                    # side of the (global) views in px
+    epochs:int = 1                   # epochs of the schedule
+    batch_size:int = 64              # cells per batch
+    lr:float = 1e-3                  # peak learning rate
+    wd:float = 0.01                  # weight decay (decoupled, as in fastai's optimisers)
+    optimizer:str = 'adam'           # one of `OPTIMIZERS`
+    schedule:str = 'one_cycle'       # 'one_cycle' (fastai's `fit_one_cycle`) or 'flat_cos' (`fit_flat_cos`)
+    precision:str = 'auto'           # 'fp32', 'bf16', 'fp16', or 'auto': fp16 on CUDA, `CPU_PRECISION` on the CPU
+    channels_last:bool = True        # channels-last weights and activations
+    views:dict = field(default_factory=dict)   # arguments of every `CellViews` of the method (crop, jitter, stain, blur, ...)
+
+    def as_dict(self) -> dict: return asdict(self)
+    @property
+    def key(self) -> str: return hash_key(self.as_dict())
+
+@dataclass(frozen=True)
+class SupervisedRecipe(Recipe):
+    "The supervised baseline: one view per cell, a linear classifier over the labelled set's classes"
+    method:str = 'supervised'
+    views:dict = field(default_factory=lambda: dict(gray_p=0.0, blur_p=0.2))
+
+@dataclass(frozen=True)
+class SimCLRRecipe(Recipe):
+    "SimCLR: two views, a projection head, NT-Xent"
+    method:str = 'simclr'
+    proj_dim:int = 128               # projection size
+    temperature:float = 0.2          # NT-Xent temperature
+
+@dataclass(frozen=True)
+class SwAVRecipe(Recipe):
+    "SwAV: multi-crop, prototypes, Sinkhorn codes"
+    method:str = 'swav'
+    proj_dim:int = 128               # projection size
+    n_prototypes:int = 32            # prototypes
+    temperature:float = 0.1          # softmax temperature of the predictions
+    sinkhorn_epsilon:float = 0.03    # entropy weight of the codes
+    sinkhorn_iterations:int = 3      # Sinkhorn-Knopp iterations
+    n_local:int = 4                  # small crops per cell
+    local_size:int|None = None       # side of the small crops (None: size // 2)
+    local_scale:tuple = (0.1, 0.35)  # area range of the small crops
+    queue_length:int = 0             # feature queue (0: none)
+    queue_start_epoch:int = 1        # epoch from which the queue is used
+    freeze_prototypes:float = 0.05   # share of training with frozen prototypes
+
+@dataclass(frozen=True)
+class DINORecipe(Recipe):
+    "DINO: an EMA teacher, multi-crop, a centred and sharpened target"
+    method:str = 'dino'
+    out_dim:int = 256                # outputs of the DINO head
+    norm_last_layer:bool = False     # weight-normalised last layer of the head
+    momentum:float = 0.9             # EMA momentum at the start (rises to 1 along a cosine)
+    freeze_last_layer:float = 0.05   # share of training with the head's last layer frozen
+    teacher_temp:float = 0.04        # teacher temperature after the warm-up
+    warmup_teacher_temp:float = 0.04 # teacher temperature at the start
+    warmup_teacher_temp_epochs:int = 5 # epochs of the teacher temperature's warm-up
+    student_temp:float = 0.1         # student temperature
+    center_momentum:float = 0.9      # momentum of the centre
+    n_local:int = 4                  # small crops per cell
+    local_size:int|None = None       # side of the small crops (None: size // 2)
+    local_scale:tuple = (0.1, 0.35)  # area range of the small crops
+
+RECIPES = {'random': Recipe, 'supervised': SupervisedRecipe, 'simclr': SimCLRRecipe, 'swav': SwAVRecipe, 'dino': DINORecipe}
+METHODS = tuple(RECIPES)
+OPTIMIZERS = {'adam': Adam, 'sgd': partial(SGD, mom=0.9), 'lamb': Lamb, 'radam': RAdam}
+def _cpu_has_bf16() -> bool:
+    "Whether this CPU has bf16 arithmetic units (AVX-512 BF16 or AMX), by the flags Linux reports"
+    try: flags = Path('/proc/cpuinfo').read_text()
+    except OSError: return False
+    return 'avx512_bf16' in flags or 'amx_bf16' in flags
+
+CPU_PRECISION = 'bf16' if _cpu_has_bf16() else 'fp32'   # bf16 autocast where the CPU has the units for it (bench/cpu_precision.py)
+
+# %% ../nbs/06_ssl.ipynb #ca78850e
+def _view_defaults() -> dict:
+    "Every argument of `CellViews` but the size and the normalisation, at its default"
+    skip = {'self', 'size', 'stats'}
+    return {k: v.default for k, v in inspect.signature(CellViews).parameters.items() if k not in skip}
+
+def _json_like(d:dict) -> dict:
+    "`d` as it reads back from JSON (tuples become lists), so that saved and new recipes compare equal"
+    return json.loads(json.dumps(d, default=str))
+
+def get_recipe(method:str, # one of `METHODS`
+               preset:str|Preset|None='tiny', # the preset whose SSL schedule and recipe choices to start from; None: the method's defaults
+               **overrides, # recipe fields to change; `views` is merged into the views' arguments
+              ) -> Recipe:
+    "The recipe of `method`: its defaults, then the preset's schedule and choices, then `overrides`; unknown fields are refused"
+    if method not in RECIPES: raise ValueError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
+    cls = RECIPES[method]
+    layers = [{}]
+    if preset is not None:
+        p = get_preset(preset)
+        layers = [dict(stem=p.stem, size=p.ssl_size or p.size, epochs=p.ssl_epochs, batch_size=p.ssl_batch_size, lr=p.ssl_lr),
+                  dict(p.recipes.get(method, {}))]
+    layers.append(dict(overrides))
+    view_args = _view_defaults()
+    views = {**view_args, **cls().views}
+    for layer in layers: views.update(layer.pop('views', None) or {})
+    chosen = {k: v for layer in layers for k, v in layer.items()}
+    names = {f.name for f in fields(cls)}
+    bad = sorted(set(chosen) - names)
+    if bad: raise ValueError(f"{cls.__name__} has no field(s) {', '.join(bad)}; its fields: {', '.join(sorted(names))}")
+    bad = sorted(set(views) - set(view_args))
+    if bad: raise ValueError(f"unknown view argument(s) {', '.join(bad)}; CellViews takes {', '.join(view_args)}")
+    return cls(**{**chosen, 'views': _json_like(views)})
+
+def smallest_view(recipe:Recipe) -> int:
+    "Side in px of the recipe's smallest view (the local crops of SwAV and DINO)"
+    n_local = getattr(recipe, 'n_local', 0)
+    return min(recipe.size, (getattr(recipe, 'local_size', None) or recipe.size // 2) if n_local else recipe.size)
+
+def bf16_cpu_safe(recipe:Recipe) -> bool:
+    "Whether every view leaves ResNet18's last stage an input larger than 1x1, where the CPU's bf16 kernels are exact"
+    stride = 16 if recipe.stem == 'imagenet' else 4        # the input's downsampling before layer4
+    return -(-smallest_view(recipe) // stride) > 1
+
+def resolve_precision(recipe:Recipe, device) -> Recipe:
+    "`recipe` with precision 'auto' made concrete for `device`: fp16 on CUDA; on the CPU `CPU_PRECISION` where it is safe, else fp32"
+    if recipe.precision != 'auto': return recipe
+    if torch.device(device).type == 'cuda': return replace(recipe, precision='fp16')
+    return replace(recipe, precision=CPU_PRECISION if bf16_cpu_safe(recipe) else 'fp32')
+
+def recipe_table(recipes:dict) -> pd.DataFrame:
+    "Recipes side by side (one column per method); the views' arguments as rows `views.<name>`"
+    def flat(r):
+        d = r.as_dict()
+        return {**{k: v for k, v in d.items() if k != 'views'}, **{f'views.{k}': v for k, v in d['views'].items()}}
+    return pd.DataFrame({m: pd.Series(flat(r), dtype=object) for m, r in recipes.items()})
+
 # %% ../nbs/06_ssl.ipynb #ac30d27b
-METHODS = ('random', 'supervised', 'simclr', 'swav', 'dino')
+class CPUAutocast(Callback):
+    "bf16 autocast on the CPU from `before_batch` to `after_loss`, as fastai's `MixedPrecision` does on CUDA"
+    order = 10                                   # after the views are made (5), like MixedPrecision
+    def before_batch(self):
+        self.ctx = torch.autocast('cpu', dtype=torch.bfloat16)
+        self.ctx.__enter__()
+    def after_pred(self): self.learn.pred = to_float(self.pred)
+    def after_loss(self): self.ctx.__exit__(None, None, None)
+    def after_cancel_batch(self): self.ctx.__exit__(None, None, None)
+
+class PredLoss(nn.Module):
+    "A loss of the model's output alone (SSL targets are the views themselves): `loss(pred, *yb)`"
+    def __init__(self, criterion:nn.Module, unpack:str='args'):
+        super().__init__()
+        self.criterion, self.unpack = criterion, unpack
+    def forward(self, pred, *yb):
+        if self.unpack == 'swav': return self.criterion(pred[0], pred[1], pred[2] or None)
+        if self.unpack == 'dino': return self.criterion(*pred, epoch=self.epoch)
+        return self.criterion(*pred)
+    epoch = 0                                    # set by the DINO callback at each epoch
+
+def _method_parts(r:Recipe, backbone:nn.Module, n_classes:int) -> tuple:
+    "(model, callback, loss) of recipe `r` around `backbone`"
+    local = dict(n_local=getattr(r, 'n_local', 0), local_size=getattr(r, 'local_size', None),
+                 local_scale=tuple(getattr(r, 'local_scale', (0.1, 0.35))))
+    views = {k: tuple(v) if isinstance(v, list) else v for k, v in r.views.items()}
+    if r.method == 'simclr':
+        model = SimCLRModel(backbone, ssl_head('simclr', backbone.dim, r.proj_dim))
+        crit = NTXentLoss(temperature=r.temperature, gather_distributed=True)     # the global batch's negatives under DDP
+        return model, SimCLR(simclr_views(r.size, **views)), PredLoss(crit)
+    if r.method == 'swav':
+        model = SwAVModel(backbone, n_prototypes=r.n_prototypes, queue_length=r.queue_length, dim=r.proj_dim)
+        crit = SwAVLoss(r.temperature, r.sinkhorn_iterations, r.sinkhorn_epsilon, sinkhorn_gather_distributed=True)
+        cb = SwAV(swav_views(r.size, **local, **views), freeze_prototypes=r.freeze_prototypes, queue_start_epoch=r.queue_start_epoch)
+        return model, cb, PredLoss(crit, 'swav')
+    if r.method == 'dino':
+        model = DINOModel(backbone, out_dim=r.out_dim, head_kwargs={'norm_last_layer': r.norm_last_layer},
+                          warmup_teacher_temp_epochs=r.warmup_teacher_temp_epochs, warmup_teacher_temp=r.warmup_teacher_temp,
+                          teacher_temp=r.teacher_temp, student_temp=r.student_temp, center_momentum=r.center_momentum)
+        cb = DINO(dino_views(r.size, **local, **views), momentum=r.momentum, freeze_last_layer=r.freeze_last_layer)
+        return model, cb, PredLoss(model.criterion, 'dino')
+    if r.method == 'supervised':
+        if n_classes < 2: raise ValueError("the supervised baseline needs cell labels of at least two classes (the Matek layout)")
+        return SupervisedModel(backbone, n_classes), SSLCallback(CellViews(r.size, **views)), CrossEntropyLossFlat()
+    raise ValueError(f"no learner for method {r.method!r}; choose one of {', '.join(m for m in METHODS if m != 'random')}")
 
 def ssl_learner(dls, # DataLoaders of uint8 cells and labels (`cell_dataloaders`)
-                method:str, # 'supervised', 'simclr', 'swav' or 'dino'
-                size:int|None=None, # view size in px (default: the cells' size)
-                stem:str='imagenet', # ResNet18 stem
+                recipe:Recipe|str, # a `Recipe`, or a method's name (its default recipe at the cells' size)
                 monitor:KNNMonitor|None=None, # optional kNN monitor
-                precision:str|None=None, # 'fp16', 'bf16' or 'fp32'; None: fp16 on CUDA, fp32 elsewhere
-                n_local:int=4, # small crops for SwAV and DINO
-                queue_length:int=0, # SwAV queue (0: none)
-                lr:float=1e-3, # default learning rate of `fit_one_cycle`
-                dino_kwargs:dict|None=None, # passed to `DINOModel` (out_dim, head_kwargs, loss options)
-                channels_last:bool|None=None, # channels-last weights and activations; None: on CUDA and CPU
-                compile:bool=False, # compile the encoder(s) with `torch.compile` (first steps slower; GPU)
-                **kwargs, # passed to the method's callback
+                compile:bool=False, # compile the encoder(s) with `torch.compile` (first steps slower)
+                **overrides, # recipe fields to change (`get_recipe`)
                ) -> Learner:
-    "A fastai Learner that pretrains a ResNet18 with `method`"
-    if size is None: size = dls.one_batch()[0].shape[-1]
-    backbone = ResNetEncoder(stem)
-    if method == 'simclr':
-        model, cb = SimCLRModel(backbone), SimCLR(simclr_views(size), **kwargs)
-        crit = NTXentLoss(temperature=0.2, gather_distributed=True)     # the global batch's negatives under DDP
-        loss = lambda pred, *yb: crit(*pred)
-    elif method == 'swav':
-        model, cb = SwAVModel(backbone, n_prototypes=32, queue_length=queue_length), SwAV(swav_views(size, n_local), **kwargs)
-        crit = SwAVLoss(sinkhorn_epsilon=0.03, sinkhorn_gather_distributed=True)   # codes balanced over the global batch
-        loss = lambda pred, *yb: crit(pred[0], pred[1], pred[2] or None)
-    elif method == 'dino':
-        model, cb = DINOModel(backbone, **{'out_dim': 256, 'head_kwargs': {'norm_last_layer': False}, **(dino_kwargs or {})}), DINO(dino_views(size, n_local), **kwargs)
-        loss = lambda pred, *yb: model.criterion(*pred, epoch=learn.epoch)
-    elif method == 'supervised':
-        if len(dls.vocab) < 2: raise ValueError("the supervised baseline needs cell labels (cells.csv or the Matek layout)")
-        model, cb = SupervisedModel(backbone, len(dls.vocab)), SSLCallback(CellViews(size, stain_p=0.8, gray_p=0, blur_p=0.2))
-        loss = CrossEntropyLossFlat()
-    else: raise ValueError(f"unknown method {method!r}; choose one of {', '.join(m for m in METHODS if m != 'random')}")
-    if channels_last is None: channels_last = dls.device.type in ('cuda', 'cpu')
-    if channels_last: to_channels_last(model)
+    "A fastai Learner that pretrains a ResNet18 with `recipe`; the resolved recipe is `learn.recipe`"
+    if isinstance(recipe, str):
+        recipe = get_recipe(recipe, preset=None, **{'size': dls.one_batch()[0].shape[-1], **overrides})
+    elif overrides: recipe = replace(recipe, **overrides)
+    r = resolve_precision(recipe, dls.device)
+    model, cb, loss = _method_parts(r, ResNetEncoder(r.stem), len(getattr(dls, 'vocab', [])))
+    if r.channels_last: to_channels_last(model)
     if compile:
         for m in model.modules():
             if isinstance(m, ResNetEncoder): m.compile()      # in place: names and state dict unchanged
     cbs = [cb] + ([monitor] if monitor is not None else [])
-    metrics = ([accuracy] if method == 'supervised' else []) + ([monitor.metric()] if monitor is not None else [])
-    learn = Learner(dls, model, loss_func=loss, opt_func=Adam, lr=lr, cbs=cbs, metrics=metrics)
-    if precision is None: precision = 'fp16' if dls.device.type == 'cuda' else 'fp32'
-    if precision == 'fp16': learn.to_fp16()
-    elif precision == 'bf16': learn.to_bf16()
-    learn.method = method
+    metrics = ([accuracy] if r.method == 'supervised' else []) + ([monitor.metric()] if monitor is not None else [])
+    if r.optimizer not in OPTIMIZERS: raise ValueError(f"unknown optimizer {r.optimizer!r}; choose one of {', '.join(OPTIMIZERS)}")
+    learn = Learner(dls, model, loss_func=loss, opt_func=OPTIMIZERS[r.optimizer], lr=r.lr, wd=r.wd, cbs=cbs, metrics=metrics)
+    on_cuda = dls.device.type == 'cuda'
+    if r.precision == 'fp16':
+        if not on_cuda: raise ValueError("precision 'fp16' needs CUDA; on the CPU use 'bf16' or 'fp32'")
+        learn.to_fp16()
+    elif r.precision == 'bf16':
+        if on_cuda: learn.to_bf16()
+        elif not bf16_cpu_safe(r):
+            raise ValueError(f"bf16 on the CPU: views of {smallest_view(r)} px leave ResNet18's last stage a 1x1 input, where "
+                             "the CPU's bf16 kernels give wrong weight gradients; use larger views or precision 'fp32'")
+        else: learn.add_cb(CPUAutocast())
+    elif r.precision != 'fp32': raise ValueError(f"unknown precision {r.precision!r}; choose fp32, bf16, fp16 or auto")
+    learn.method, learn.recipe = r.method, r
     return learn
 
 # %% ../nbs/06_ssl.ipynb #c7bbe88b
-def _data_cache(data, size:int) -> CellCache:
-    "A CellCache from a dataset root, an existing cache, or None (SynthAML)"
+def _is_synth(data) -> bool:
+    "Whether `data` (a root, a CellCache or None) is a SynthAML dataset"
+    if data is None: return True
+    root = data.root if isinstance(data, CellCache) else Path(data)
+    return (Path(root)/'synth.json').is_file()
+
+def synth_data(p:Preset, progress:bool=False) -> Path:
+    "The preset's SynthAML (seed 0), with the preset's size, patients per class and cells per patient"
+    return make_synth_dataset(preset=p.name, seed=0, size=p.size, patients_per_class=p.patients_per_class,
+                              cells_per_patient=tuple(p.cells_per_patient), progress=progress)
+
+def labelled_cells(data, # a labelled single-cell set in the Matek layout (a folder), or its CellCache
+                   size:int, # cell side in px
+                  ) -> CellCache:
+    "The CellCache of a labelled single-cell set read through `load_matek` (the real Matek data, or SynthAML's companion)"
     if isinstance(data, CellCache): return data
-    return CellCache.from_folder(data, size=size)
+    root = Path(data).expanduser()
+    return CellCache.from_files(load_matek(root), size=size, root=root, name=root.name)
+
+def companion_cells(p:Preset, progress:bool=False) -> CellCache:
+    "The labelled companion set of the preset's SynthAML (`make_synth_matek`): other patients, Matek's classes"
+    return labelled_cells(make_synth_matek(preset=p.name, size=p.size, progress=progress), p.size)
+
+def _cells(data, p:Preset, progress:bool) -> CellCache:
+    "A CellCache from a dataset root in the real layout, an existing cache, or None (the preset's SynthAML)"
+    if isinstance(data, CellCache): return data
+    return CellCache.from_folder(synth_data(p, progress) if data is None else data, size=p.size)
+
+def supervised_cells(data, supervised_data, p:Preset, progress:bool=False) -> CellCache:
+    "The labelled set the supervised baseline trains on: `supervised_data`, or SynthAML's companion beside SynthAML"
+    if supervised_data is not None: return labelled_cells(supervised_data, p.size)
+    if _is_synth(data): return companion_cells(p, progress)
+    raise ValueError("the supervised baseline trains on labelled single cells of other patients (the Matek layout, "
+                     "<root>/<CLASS>/<CLASS>_NNNN.tiff); pass supervised_data= (amlnb-run --supervised-data PATH)")
+
+def _pretrain_dls(cache:CellCache, pos:np.ndarray, label:str|None, r:Recipe, seed:int, num_workers:int, device) -> DataLoaders:
+    "DataLoaders over the cells at `pos`; the validation set is a small sample of them (a training loss, for sanity)"
+    idx = cache.index
+    vocab = sorted(idx[label].dropna().unique().tolist()) if label else ['cell']
+    codes = pd.Categorical(idx[label], categories=vocab).codes.astype(np.int64) if label else np.zeros(len(idx), np.int64)
+    rng = np.random.default_rng(seed)
+    val = np.sort(rng.choice(pos, min(len(pos), max(1, min(256, len(pos) // 10))), replace=False))
+    def loader(p, shuffle):
+        return CellDataLoader(CellDataset(cache, p, codes[p], vocab), bs=r.batch_size, shuffle=shuffle,
+                              drop_last=shuffle and len(p) > r.batch_size, num_workers=num_workers, pin_memory=device.type == 'cuda')
+    dls = DataLoaders(loader(pos, True), loader(val, False), device=device)
+    dls.vocab, dls.c, dls.label = vocab, len(vocab), label
+    return dls
+
+def _rng_state(learn) -> dict:
+    "Every random stream a resumed run must continue: python, numpy, torch (CPU and CUDA), the training loader's"
+    np_state = np.random.get_state()
+    return dict(python=random.getstate(), numpy=[np_state[0], np_state[1].tolist(), *np_state[2:]],
+                torch=torch.get_rng_state().tolist(),
+                cuda=[s.tolist() for s in torch.cuda.get_rng_state_all()] if torch.cuda.is_available() else [],
+                loader=learn.dls.train.rng.getstate())
+
+def _set_rng_state(learn, s:dict):
+    "Restore what `_rng_state` saved (JSON turns tuples into lists: they are turned back)"
+    v, state, gauss = s['python']; random.setstate((v, tuple(state), gauss))
+    np.random.set_state((s['numpy'][0], np.array(s['numpy'][1], dtype=np.uint32), *s['numpy'][2:]))
+    torch.set_rng_state(torch.tensor(s['torch'], dtype=torch.uint8))
+    if s['cuda'] and torch.cuda.is_available(): torch.cuda.set_rng_state_all([torch.tensor(c, dtype=torch.uint8) for c in s['cuda']])
+    v, state, gauss = s['loader']; learn.dls.train.rng.setstate((v, tuple(state), gauss))
 
 class _Checkpoint(Callback):
-    "After each epoch: model + optimiser state, the epoch number and the history, written atomically"
+    "After each epoch: model + optimiser state, then (atomically, last) the epoch, history and random state that point to it"
     order = 90
     def __init__(self, folder:Path, start:int=0, history:list|None=None):
         self.folder, self.start, self.history = folder, start, list(history or [])
@@ -317,77 +559,121 @@ class _Checkpoint(Callback):
         if self.epoch < self.start: return                    # an epoch skipped when resuming
         self.history.append([float(v) for v in self.recorder.values[-1]])
         if rank_distrib(): return                             # several processes: only rank 0 writes
-        with atomic_path(self.folder/'last.pth') as tmp: save_model(tmp, self.learn.model, self.learn.opt)
+        name = f'epoch-{self.epoch}.pth'
+        with atomic_path(self.folder/name) as tmp: save_model(tmp, self.learn.model, self.learn.opt)
         with atomic_path(self.folder/'last.json') as tmp:
-            tmp.write_text(json.dumps({'epoch': self.epoch, 'history': self.history}))
+            tmp.write_text(json.dumps({'epoch': self.epoch, 'weights': name, 'history': self.history, 'rng': _rng_state(self.learn)}))
+        for old in self.folder.glob('epoch-*.pth'):
+            if old.name != name: old.unlink(missing_ok=True)
 
-LR_SCALE = {'dino': 2.0}      # DINO learns too slowly at the base rate in the short demo schedule (bench/ssl_schedule.py)
+def _checkpoint(folder:Path) -> dict|None:
+    "The last checkpoint's record in `folder`, if it and its weights are there"
+    try: state = json.loads((folder/'last.json').read_text())
+    except (OSError, ValueError): return None
+    return state if (folder/state.get('weights', '')).is_file() else None
+
+def _mismatch(saved:dict, wanted:dict) -> str:
+    "The settings that differ between two configurations, for an error message"
+    diff = [k for k in sorted(set(saved) | set(wanted)) if saved.get(k) != wanted.get(k)]
+    for k in ('recipe',):
+        if k in diff and isinstance(saved.get(k), dict) and isinstance(wanted.get(k), dict):
+            a, b = saved[k], wanted[k]
+            diff += [f"{k}.{f}" for f in sorted(set(a) | set(b)) if a.get(f) != b.get(f)]
+            diff.remove(k)
+    return ', '.join(diff)
 
 def pretrain(method:str, # one of METHODS
-             data=None, # dataset root (real layout), a CellCache, or None for the preset's SynthAML
-             preset:str|Preset='tiny', # preset: size, epochs, batch size, lr, stem
+             data=None, # the evaluation set: a dataset root (real layout), its CellCache, or None for the preset's SynthAML
+             preset:str|Preset='tiny', # preset: cell size, SSL schedule and recipe choices
              seed:int=42, # seed of the initialisation, the views and the order of batches
              device=None, # where to train (default: cuda, then mps, then cpu)
-             out:str|Path|None=None, # folder for the encoder and checkpoints (default: under amlnb_home('encoders'))
-             monitor:bool=True, # kNN monitor on held-out patients where cell labels exist
+             out:str|Path|None=None, # folder for the encoder and checkpoints (default: under amlnb_home('encoders'), by key)
+             recipe:Recipe|dict|None=None, # the recipe, or fields to change in the preset's (`get_recipe`)
+             supervised_data=None, # labelled cells of other patients in the Matek layout, for 'supervised' (default: SynthAML's companion)
+             exclude_patients=(), # patients of `data` whose cells pretraining must not see (a fold's test patients)
+             monitor:bool=True, # kNN monitor on the labelled set's probe patients, where it has them
              progress:bool=True, # fastai progress bars
              cbs:list|None=None, # extra fastai callbacks for the fit
-             learner_kwargs:dict|None=None, # passed to `ssl_learner` (JSON-like values; part of the cache key)
-             **overrides, # preset fields to override (ssl_epochs, ssl_batch_size, ssl_lr, stem, size)
+             compile:bool=False, # `torch.compile` the encoder (speed only: not part of the key)
+             **overrides, # preset fields to override (size, ssl_epochs, ssl_batch_size, ssl_lr, stem, ...)
             ) -> Path:
     "Pretrain (or build, for 'random') an encoder; returns the path of the saved encoder, reusing a finished one"
     if method not in METHODS: raise ValueError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
     p = get_preset(preset, **overrides)
-    if data is None: data = make_synth_dataset(preset=p.name, seed=0, size=p.size, progress=progress)
-    cache = _data_cache(data, p.size)
-    config = dict(method=method, data=cache.key, preset=p.as_dict(), seed=seed, version=2)   # 2: DINO recipe of 2026-11-26
-    if learner_kwargs: config['learner_kwargs'] = learner_kwargs
-    folder = Path(out) if out is not None else amlnb_home('encoders')/f"{method}-{hash_key(config)}"
+    device = get_device(device)
+    r = recipe if isinstance(recipe, Recipe) else get_recipe(method, p, **(recipe or {}))
+    if r.method != method: raise ValueError(f"the recipe is {r.method!r}'s, not {method!r}'s")
+    r = resolve_precision(r, device)
+    if method == 'random': config, cache = dict(method=method, stem=r.stem, seed=seed), None
+    else:
+        cache = supervised_cells(data, supervised_data, p, progress) if method == 'supervised' else _cells(data, p, progress)
+        excluded = sorted(set(exclude_patients or [])) if method != 'supervised' else []
+        config = dict(method=method, recipe=_json_like(r.as_dict()), data=cache.key, seed=seed, exclude=excluded)
+    key = hash_key(config)
+    folder = Path(out) if out is not None else amlnb_home('encoders')/f"{method}-{key}"
     final = folder/'encoder.pth'
-    if final.exists(): return final
+    if final.exists():
+        saved = load_encoder(final).meta
+        if saved.get('key') != key:
+            raise ValueError(f"{final} holds an encoder made with other settings ({_mismatch(saved.get('config', {}), config) or 'an older format'}); "
+                             "remove it or choose another folder")
+        return final
     folder.mkdir(parents=True, exist_ok=True)
     seed_everything(seed)
-    if method == 'random': return save_encoder(ResNetEncoder(p.stem), final, **config)
-    device = get_device(device)
-    patients = cache.index[['patient_id', 'bag_label']].drop_duplicates('patient_id')
-    held_out = patient_splits(patients, n_folds=p.n_folds)[0].valid if len(patients) >= 2 * p.n_folds else []
-    train_pats = sorted(set(patients.patient_id) - set(held_out))
-    label = 'cell_type' if 'cell_type' in cache.index and cache.index.cell_type.notna().any() else 'bag_label'
-    if method == 'supervised' and label != 'cell_type':   # bag labels would teach the encoder the test patients' diagnoses
-        raise ValueError("the supervised baseline needs cell-type labels (SynthAML's cells.csv); this dataset has only "
-                         "bag labels, and training on them would leak the diagnoses of the patients MIL is tested on")
-    dls = cell_dataloaders(cache, valid_patients=held_out or None, train_patients=train_pats if held_out else None,
-                           bs=p.ssl_batch_size, label=label, seed=seed, num_workers=p.num_workers, device=device)
+    meta = dict(method=method, key=key, config=config, recipe=config.get('recipe', dict(stem=r.stem)), seed=seed)
+    if method == 'random': return save_encoder(ResNetEncoder(r.stem), final, **meta)
+    idx = cache.index
+    keep = np.ones(len(idx), bool)
+    if method == 'supervised' and 'role' in idx: keep &= (idx.role == 'train').to_numpy()
+    if config['exclude']: keep &= ~idx.patient_id.isin(config['exclude']).to_numpy()
+    dls = _pretrain_dls(cache, np.flatnonzero(keep), 'cell_type' if method == 'supervised' else None, r, seed, p.num_workers, device)
     knn = None
-    if monitor and label == 'cell_type' and held_out:
-        knn = KNNMonitor.from_cache(cache, train_pats, held_out, seed=seed)
-    lr = p.ssl_lr * LR_SCALE.get(method, 1)
-    learn = ssl_learner(dls, method, size=p.ssl_size or p.size, stem=p.stem, monitor=knn, lr=lr, **(learner_kwargs or {}))
+    if monitor:
+        probe = cache if method == 'supervised' else (companion_cells(p) if _is_synth(data) else None)
+        if probe is not None and 'role' in probe.index:
+            roles = probe.index.drop_duplicates('patient_id').set_index('patient_id').role
+            knn = KNNMonitor.from_cache(probe, roles.index[roles == 'train'], roles.index[roles == 'probe'], label=probe_label(probe), seed=seed)
+    learn = ssl_learner(dls, r, monitor=knn, compile=compile)
     learn.path = folder
-    start, history = 0, []
-    if (folder/'last.pth').exists() and (folder/'last.json').exists():
+    start, history, state = 0, [], _checkpoint(folder)
+    if state is not None:
         learn.create_opt()
-        load_model(folder/'last.pth', learn.model, learn.opt, device=device)
-        state = json.loads((folder/'last.json').read_text())
+        load_model(folder/state['weights'], learn.model, learn.opt, device=device)
         start, history = state['epoch'] + 1, state['history']
+        _set_rng_state(learn, state['rng'])
     ckpt = _Checkpoint(folder, start, history)
+    fit = learn.fit_one_cycle if r.schedule == 'one_cycle' else learn.fit_flat_cos
     with warnings.catch_warnings():
         warnings.filterwarnings('ignore', message='.*weight_norm.*')
         with (learn.no_bar() if not progress else nullcontext()), (learn.no_logging() if not progress else nullcontext()):
-            learn.fit_one_cycle(p.ssl_epochs, lr, start_epoch=start, cbs=[ckpt] + list(cbs or []))
+            if start < r.epochs: fit(r.epochs, r.lr, start_epoch=start, cbs=[ckpt] + list(cbs or []))
     if not rank_distrib():                                    # several processes: rank 0 writes, the others wait
-        save_encoder(learn.model.backbone.cpu(), final, **config, history=ckpt.history,
+        save_encoder(learn.model.backbone.cpu(), final, **meta, history=ckpt.history,
                      metric_names=list(learn.recorder.metric_names[1:-1]))
-        for f in ('last.pth', 'last.json'): (folder/f).unlink(missing_ok=True)
+        for f in [folder/'last.json', *folder.glob('epoch-*.pth')]: f.unlink(missing_ok=True)
     distrib_barrier()
     return final
 
 # %% ../nbs/06_ssl.ipynb #9a661f6c
+def probe_label(cache:CellCache) -> str:
+    "The label a kNN probe votes on: the generator's fine cell type where known (SynthAML's companion), else the class"
+    return 'synth_type' if 'synth_type' in cache.index and cache.index.synth_type.notna().all() else 'cell_type'
+
+def probe_patients(cache:CellCache) -> tuple[list, list]:
+    "(reference, probe) patient ids of a labelled set: its `role` column where it has one, else fold 0's validation patients as probe"
+    pats = cache.index.drop_duplicates('patient_id')
+    if 'role' in pats:
+        return sorted(pats.patient_id[pats.role != 'probe']), sorted(pats.patient_id[pats.role == 'probe'])
+    probe = patient_splits(pats[['patient_id', 'bag_label']])[0].valid
+    return sorted(set(pats.patient_id) - set(probe)), sorted(probe)
+
 def evaluate_encoder(encoder, # an encoder, its file, or a FeatureStore of its features of `cache`'s cells
-                     cache, # labelled cells (cell_type, malignant): a CellCache (or the FeatureStore again)
-                     held_out=None, # query patients (default: fold 0's validation patients)
+                     cache, # labelled cells (cell_type, malignant): SynthAML's companion, or a CellCache (or the FeatureStore again)
+                     held_out=None, # query patients (default: the probe patients of `probe_patients`)
                      max_cells:int=3000, # cells per side (reference, query)
-                     k:int=20, seed:int=0) -> dict:
+                     k:int=20, seed:int=0,
+                     label:str|None=None, # the cell label to vote on (default: `probe_label`)
+                    ) -> dict:
     "kNN cell-type accuracy and malignant-vs-healthy balanced accuracy on cells of held-out patients"
     if hasattr(encoder, 'rows'):       # a FeatureStore (07_features): the same features, already computed
         feats = lambda pos: torch.as_tensor(encoder.rows(pos, l2=True))
@@ -395,12 +681,14 @@ def evaluate_encoder(encoder, # an encoder, its file, or a FeatureStore of its f
         enc = load_encoder(encoder) if isinstance(encoder, (str, Path)) else encoder
         feats = lambda pos: embed(enc, cache.batch(pos))
     idx = cache.index
-    if 'cell_type' not in idx or idx.cell_type.isna().all(): raise ValueError("evaluate_encoder needs cell labels (cell_type)")
-    patients = idx[['patient_id', 'bag_label']].drop_duplicates('patient_id')
-    held_out = held_out if held_out is not None else patient_splits(patients)[0].valid
+    label = label or probe_label(cache)
+    if label not in idx or idx[label].isna().all(): raise ValueError(f"evaluate_encoder needs cell labels ({label})")
+    held_out = held_out if held_out is not None else probe_patients(cache)[1]
     rng, query = np.random.default_rng(seed), idx.patient_id.isin(held_out).to_numpy()
-    q_pos, r_pos = _sample_cells(idx, query, 'cell_type', max_cells, rng), _sample_cells(idx, ~query, 'cell_type', max_cells, rng)
+    q_pos, r_pos = _sample_cells(idx, query, label, max_cells, rng), _sample_cells(idx, ~query, label, max_cells, rng)
     r_feat, q_feat = feats(r_pos), feats(q_pos)
-    mal = lambda pos: torch.as_tensor(idx.malignant.iloc[pos].to_numpy(dtype=np.int64))
-    return {'knn_cell_type': knn_accuracy(r_feat, _codes(idx, 'cell_type', r_pos), q_feat, _codes(idx, 'cell_type', q_pos), k),
-            'knn_malignant_bal': knn_accuracy(r_feat, mal(r_pos), q_feat, mal(q_pos), k, balanced=True)}
+    out = {'knn_cell_type': knn_accuracy(r_feat, _codes(idx, label, r_pos), q_feat, _codes(idx, label, q_pos), k)}
+    if 'malignant' in idx and idx.malignant.notna().all():
+        mal = lambda pos: torch.as_tensor(idx.malignant.iloc[pos].to_numpy(dtype=np.int64))
+        out['knn_malignant_bal'] = knn_accuracy(r_feat, mal(r_pos), q_feat, mal(q_pos), k, balanced=True)
+    return out

@@ -18,9 +18,10 @@ from fastprogress.fastprogress import progress_bar
 from .core import get_preset, amlnb_home, hash_key, BAG_LABELS, METADATA_COLUMNS
 
 # %% auto #0
-__all__ = ['UM', 'HEALTHY', 'MALIGNANT', 'CELL_TYPES', 'SUBTYPE_CELLS', 'OD', 'SPECS', 'L', 'NR', 'NV', 'NN', 'NRBC',
-           'HEALTHY_DIFF', 'DIFFERENTIAL', 'smooth_noise', 'sample_stain', 'neutral_stain', 'render_cells',
-           'blur_images', 'show_cells', 'patient_composition', 'make_synth_dataset']
+__all__ = ['UM', 'HEALTHY', 'MALIGNANT', 'CELL_TYPES', 'SUBTYPE_CELLS', 'OD', 'SPECS', 'STAIN_MODELS', 'L', 'NR', 'NV', 'NN',
+           'NRBC', 'HEALTHY_DIFF', 'DIFFERENTIAL', 'MATEK_OF', 'smooth_noise', 'sample_stain', 'neutral_stain',
+           'apply_rgb_stain', 'render_cells', 'blur_images', 'show_cells', 'patient_composition', 'make_synth_dataset',
+           'make_synth_matek']
 
 # %% ../nbs/01_synth.ipynb #423672a9
 UM = 25.0
@@ -119,21 +120,78 @@ def _granules(noise, cov):
     return torch.sigmoid((noise - t) / 0.3)
 
 # %% ../nbs/01_synth.ipynb #746baf94
+STAIN_MODELS = ('od', 'rgb')   # stain families: mixing of optical densities; colour and illumination of the RGB image
+
+def _check_stain_model(model):
+    if model not in STAIN_MODELS: raise ValueError(f"unknown stain model {model!r}; choose one of {', '.join(STAIN_MODELS)}")
+
 def sample_stain(n:int, # number of stain profiles (patients)
                  g:torch.Generator, # random stream
                  strength:float=1.0, # scale of the variation; 0 gives identical profiles
+                 model:str='od', # stain family: 'od' (optical-density mixing) or 'rgb' (colour and illumination in RGB)
                 ) -> dict:
-    "Per-patient stain profiles: near-identity OD mixing, stain density, illuminant tint, gamma"
+    "Per-patient stain profiles of the family `model`: a dict of tensors with a leading dimension `n`"
+    _check_stain_model(model)
+    if model == 'rgb': return _sample_rgb_stain(n, g, strength)
     eye = torch.eye(3).expand(n, 3, 3)
     mix = eye + strength * _u(g, (n, 3, 3), -0.12, 0.12)
     return dict(mix=mix, density=torch.exp(strength * _u(g, (n,), -0.25, 0.25)),
                 white=0.97 * (1 + strength * _u(g, (n, 3), -0.04, 0.04)),
                 gamma=torch.exp(strength * _u(g, (n,), -0.2, 0.2)))
 
-def neutral_stain(n:int) -> dict:
-    "`n` copies of the reference stain profile"
+def _sample_rgb_stain(n, g, strength):
+    "RGB-family profiles: hue turn, saturation, channel gains, offsets and gammas, an illumination ramp"
+    angle = _u(g, (n,), 0, 2 * math.pi)
+    direction = torch.stack([torch.cos(angle), torch.sin(angle)], 1)
+    direction = direction / direction.abs().sum(1, keepdim=True)   # the ramp reaches its amplitude at the far corner
+    return dict(hue=strength * _u(g, (n,), -0.08, 0.08), saturation=1 + strength * _u(g, (n,), -0.3, 0.3),
+                gain=1 + strength * _u(g, (n, 3), -0.12, 0.12), offset=strength * _u(g, (n, 3), -0.04, 0.04),
+                channel_gamma=torch.exp(strength * _u(g, (n, 3), -0.2, 0.2)),
+                ramp=direction * strength * _u(g, (n, 1), 0, 0.1))
+
+def neutral_stain(n:int, # number of profiles
+                  model:str='od', # stain family (see `STAIN_MODELS`)
+                 ) -> dict:
+    "`n` copies of the reference stain profile of the family `model`"
+    _check_stain_model(model)
+    if model == 'rgb':
+        return dict(hue=torch.zeros(n), saturation=torch.ones(n), gain=torch.ones(n, 3), offset=torch.zeros(n, 3),
+                    channel_gamma=torch.ones(n, 3), ramp=torch.zeros(n, 2))
     return dict(mix=torch.eye(3).expand(n, 3, 3).clone(), density=torch.ones(n),
                 white=torch.full((n, 3), 0.97), gamma=torch.ones(n))
+
+def _stain_model_of(stain:dict) -> str:
+    "The family of a stain profile, told by its keys"
+    return 'rgb' if 'hue' in stain else 'od'
+
+
+# %% ../nbs/01_synth.ipynb #467723d8
+_YIQ = torch.tensor([[0.299, 0.587, 0.114], [0.596, -0.274, -0.322], [0.211, -0.523, 0.312]], dtype=torch.float64)
+
+def _rgb_colour_matrix(stain):
+    "(B,3,3): to YIQ, turn the chroma plane by `hue` turns and scale it by `saturation`, back to RGB"
+    a = 2 * math.pi * stain['hue'].detach().cpu().double()
+    s = stain['saturation'].detach().cpu().double()
+    chroma = torch.zeros(len(a), 3, 3, dtype=torch.float64)
+    chroma[:, 0, 0] = 1
+    chroma[:, 1, 1], chroma[:, 1, 2] = s * torch.cos(a), -s * torch.sin(a)
+    chroma[:, 2, 1], chroma[:, 2, 2] = s * torch.sin(a), s * torch.cos(a)
+    return (torch.linalg.inv(_YIQ) @ chroma @ _YIQ).float()
+
+def apply_rgb_stain(img:torch.Tensor, # float images in [0, 1], (B,3,H,W)
+                    stain:dict, # one RGB-family profile per image (`sample_stain(..., model='rgb')`)
+                   ) -> torch.Tensor:
+    "Images under RGB-family stain profiles: hue and saturation, channel gains, offsets and gammas, an illumination ramp"
+    B, _, H, W = img.shape
+    per_channel = lambda k: stain[k].to(img)[:, :, None, None]
+    out = torch.einsum('bij,bjhw->bihw', _rgb_colour_matrix(stain).to(img), img).clamp(0, 1)
+    out = (out * per_channel('gain') + per_channel('offset')).clamp(1e-4, 1) ** per_channel('channel_gamma')
+    x = (torch.arange(W, device=img.device, dtype=img.dtype) + 0.5) / W * 2 - 1
+    y = (torch.arange(H, device=img.device, dtype=img.dtype) + 0.5) / H * 2 - 1
+    ramp = stain['ramp'].to(img)
+    field = 1 + ramp[:, 0, None, None] * x[None, None, :] + ramp[:, 1, None, None] * y[None, :, None]
+    return (out * field[:, None]).clamp(0, 1)
+
 
 # %% ../nbs/01_synth.ipynb #8ad9bdd8
 L = 5      # max nucleus lobes
@@ -265,7 +323,7 @@ def _sample_type(P, idx, s, g):
 def render_cells(types:list|str, # cell type of each image (see `CELL_TYPES`)
                  size:int=64, # output side in px
                  g:int|torch.Generator=0, # seed or random stream
-                 stain:dict|None=None, # per-image stain profile (`sample_stain`); None: the reference stain
+                 stain:dict|None=None, # per-image stain profile of either family (`sample_stain`); None: the reference stain
                  supersample:int|None=None, # canvas = size * supersample; None: at least 128 px
                  rbc:bool=True, # draw red blood cells in the background
                 ) -> torch.Tensor:
@@ -375,9 +433,12 @@ def render_cells(types:list|str, # cell type of each image (see `CELL_TYPES`)
     od = od * (1 - cell[:, None]) + od_cell + cell[:, None] * col(_od('plasma').expand(B, 3))
 
     # --- the patient's stain, then the microscope
-    od = torch.einsum('bij,bjhw->bihw', stain['mix'], od) * stain['density'][:, None, None, None]
-    img = col(stain['white']) * torch.exp(-od.clamp(min=0))
-    img = img.clamp(1e-4, 1) ** stain['gamma'][:, None, None, None]
+    if _stain_model_of(stain) == 'rgb':
+        img = apply_rgb_stain(0.97 * torch.exp(-od.clamp(min=0)), stain)
+    else:
+        od = torch.einsum('bij,bjhw->bihw', stain['mix'], od) * stain['density'][:, None, None, None]
+        img = col(stain['white']) * torch.exp(-od.clamp(min=0))
+        img = img.clamp(1e-4, 1) ** stain['gamma'][:, None, None, None]
     img = F.avg_pool2d(img, supersample) if supersample > 1 else img
     img = img * _u(g, (B, 1, 1, 1), 0.95, 1.05)
     img = blur_images(img, _u(g, (B,), 0.0, 0.5) * size / 64)
@@ -459,14 +520,21 @@ def make_synth_dataset(root:str|Path|None=None, # output folder; None: a folder 
                        size:int|None=None, # image side in px (default: the preset's)
                        patients_per_class:int|None=None, # patients per bag label (default: the preset's)
                        cells_per_patient:tuple|None=None, # (min, max) cells per patient (default: the preset's)
+                       stain_model:str='od', # family of the patients' stain profiles (see `STAIN_MODELS`)
                        overwrite:bool=False, # replace an existing dataset made with other settings
                        progress:bool=True, # show a progress bar
                       ) -> Path:
     "Write a SynthAML dataset in the real layout (`data/<bag_label>/<patient_id>/image_<N>.tif`, `metadata.csv`, `cells.csv`)"
+    _check_stain_model(stain_model)
     p = get_preset(preset)
     cfg = dict(size=size or p.size, patients_per_class=patients_per_class or p.patients_per_class,
                cells_per_patient=list(cells_per_patient or p.cells_per_patient), seed=seed, version=1)
+    if stain_model != 'od': cfg['stain_model'] = stain_model   # the default leaves the settings, so the key, as they are
     root = Path(root) if root is not None else amlnb_home('synth') / f"{p.name}-{hash_key(cfg, n=8)}"
+    return _write_atomically(root, cfg, _write_synth, overwrite, progress)
+
+def _write_atomically(root, cfg, write, overwrite, progress):
+    "`root` holding what `write(folder, cfg, progress)` writes: reused when its marker matches `cfg`, else built beside it and renamed into place"
     marker = root / 'synth.json'
     if marker.exists() and not overwrite:
         if json.loads(marker.read_text()) == cfg: return root
@@ -476,13 +544,22 @@ def make_synth_dataset(root:str|Path|None=None, # output folder; None: a folder 
     root.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f'.{root.name}.', suffix='.tmp', dir=root.parent))
     try:
-        _write_synth(tmp, cfg, progress)
+        write(tmp, cfg, progress)
         (tmp / 'synth.json').write_text(json.dumps(cfg))
         if root.exists(): shutil.rmtree(root)
         os.replace(tmp, root)
     finally:
         if tmp.exists(): shutil.rmtree(tmp)
     return root
+
+def _render_patient(types, size, g, stain):
+    "RGBA images (size,size,4) of one patient's cells under its stain profile, drawn in batches of 128"
+    for start in range(0, len(types), 128):
+        chunk = types[start:start + 128]
+        st = {k: v.expand(len(chunk), *v.shape[1:]) for k, v in stain.items()}
+        imgs = render_cells(chunk, size, g, stain=st).numpy()
+        alpha = np.full(imgs.shape[:3] + (1,), 255, np.uint8)
+        yield from np.concatenate([imgs, alpha], -1)
 
 def _write_synth(out, cfg, progress):
     "Draw every patient of `cfg` into the folder `out`"
@@ -496,16 +573,11 @@ def _write_synth(out, cfg, progress):
         n = int(rng.integers(lo, hi + 1))
         types, frac = patient_composition(label, n, rng)
         g = torch.Generator().manual_seed(cfg['seed'] * 1_000_003 + i)
-        stain = sample_stain(1, g)
+        stain = sample_stain(1, g, model=cfg.get('stain_model', 'od'))
         folder = out / 'data' / label / pid
         folder.mkdir(parents=True)
-        for start in range(0, n, 128):
-            chunk = types[start:start + 128]
-            st = {k: v.expand(len(chunk), *v.shape[1:]) for k, v in stain.items()}
-            imgs = render_cells(chunk, size, g, stain=st).numpy()
-            alpha = np.full(imgs.shape[:3] + (1,), 255, np.uint8)
-            for j, im in enumerate(np.concatenate([imgs, alpha], -1)):
-                Image.fromarray(im, 'RGBA').save(folder / f'image_{start + j}.tif')
+        for j, im in enumerate(_render_patient(types, size, g, stain)):
+            Image.fromarray(im, 'RGBA').save(folder / f'image_{j}.tif')
         cells += [dict(patient_id=pid, image=f'image_{j}.tif', cell_type=t, malignant=t in MALIGNANT) for j, t in enumerate(types)]
         meta.append(_metadata_row(pid, label, types, rng))
     pd.DataFrame(meta, columns=METADATA_COLUMNS).to_csv(out / 'metadata.csv', index=False, encoding='utf-8')
@@ -522,3 +594,64 @@ def _metadata_row(pid, label, types, rng):
                 'age': int(rng.integers(18, 86)),   # controls have no leucocyte count, as in the real metadata
                 'leucocytes_per_µl': None if label == 'control' else float(round(rng.lognormal(np.log(20000), 0.8), -1))})
     return row
+
+# %% ../nbs/01_synth.ipynb #c15ccd82
+MATEK_OF = {'neutrophil': 'NGS', 'lymphocyte': 'LYT', 'monocyte': 'MON', 'eosinophil': 'EOS', 'basophil': 'BAS',
+            'myeloblast': 'MYB', 'npm1_blast': 'MYB', 'runx1_blast': 'MYB', 'myelomonoblast': 'MOB',
+            'apl_promyelocyte': 'PMB', 'atypical_eosinophil': 'EOS'}   # generator type -> Matek's morphological class
+
+_MATEK_STREAM = 0x4D41544B   # the companion's own entropy ('MATK'), mixed with the seed
+
+def _matek_seed(seed, i):
+    "The torch seed of companion patient `i`: top bit set, unlike any SynthAML patient's `seed * 1_000_003 + i`"
+    return int(np.random.SeedSequence([seed, _MATEK_STREAM, i]).generate_state(1, np.uint64)[0]) | (1 << 63)
+
+def make_synth_matek(root:str|Path|None=None, # output folder; None: a folder under `amlnb_home('synth')` keyed by the settings
+                     preset:str='demo', # preset whose size and SynthAML counts set the defaults
+                     seed:int=0, # the set's seed: same seed, same bytes
+                     n_patients:int|None=None, # patients (default: twice the preset's patients per bag label)
+                     cells_per_patient:tuple|None=None, # (min, max) cells per patient (default: 0.6 x the preset's)
+                     size:int|None=None, # image side in px (default: the preset's)
+                     stain_model:str='od', # family of the patients' stain profiles (see `STAIN_MODELS`)
+                     overwrite:bool=False, # replace an existing set made with other settings
+                     progress:bool=True, # show a progress bar
+                    ) -> Path:
+    "Write SynthAML's companion labelled single-cell set in the Matek layout (`<CLASS>/<CLASS>_NNNN.tiff`, sidecar `cells.csv`)"
+    _check_stain_model(stain_model)
+    p = get_preset(preset)
+    lo, hi = p.cells_per_patient
+    cfg = dict(kind='matek', size=size or p.size, n_patients=n_patients or 2 * p.patients_per_class,
+               cells_per_patient=list(cells_per_patient or (round(0.6 * lo), round(0.6 * hi))), seed=seed,
+               stain_model=stain_model, version=1)
+    if cfg['n_patients'] < 2: raise ValueError(f"n_patients={cfg['n_patients']}: at least 2, one to train on and one to probe")
+    root = Path(root) if root is not None else amlnb_home('synth') / f"matek-{p.name}-{hash_key(cfg, n=8)}"
+    return _write_atomically(root, cfg, _write_matek, overwrite, progress)
+
+def _probe_patients(labels, rng):
+    "About a quarter of the patients, spread evenly over them sorted by bag label (random order within a label)"
+    n = len(labels)
+    order = sorted(range(n), key=lambda i: (BAG_LABELS.index(labels[i]), rng.random()))
+    picks = np.linspace(0, n - 1, max(1, round(n / 4)) + 2)[1:-1].round().astype(int)
+    return {order[k] for k in picks}
+
+def _write_matek(out, cfg, progress):
+    "Draw every companion patient of `cfg` into the folder `out`, one folder per Matek class"
+    rng = np.random.default_rng([cfg['seed'], _MATEK_STREAM])
+    n, (lo, hi), size = cfg['n_patients'], cfg['cells_per_patient'], cfg['size']
+    labels = [str(b) for b in rng.choice(BAG_LABELS, size=n)]
+    probe = _probe_patients(labels, rng)
+    count, rows = dict.fromkeys(MATEK_OF.values(), 0), []
+    for i in (progress_bar(range(n), leave=False) if progress else range(n)):
+        types, _ = patient_composition(labels[i], int(rng.integers(lo, hi + 1)), rng)
+        g = torch.Generator().manual_seed(_matek_seed(cfg['seed'], i))
+        stain = sample_stain(1, g, model=cfg['stain_model'])
+        for t, im in zip(types, _render_patient(types, size, g, stain)):
+            cls = MATEK_OF[t]
+            count[cls] += 1
+            image = f'{cls}/{cls}_{count[cls]:04d}.tiff'
+            (out / cls).mkdir(exist_ok=True)
+            Image.fromarray(im, 'RGBA').save(out / image)
+            rows.append(dict(image=image, patient_id=f'M{i + 1:03d}', cell_type=cls, synth_type=t,
+                             malignant=t in MALIGNANT, role='probe' if i in probe else 'train'))
+    pd.DataFrame(rows, columns=['image', 'patient_id', 'cell_type', 'synth_type', 'malignant', 'role']).to_csv(out / 'cells.csv', index=False)
+

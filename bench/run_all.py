@@ -4,7 +4,7 @@ Each benchmark measures its ratio within its own run on this machine (plus absol
 The summary lists, per benchmark, its wall time, its status and the lines of its output that state a
 ratio; the whole output goes to --out as markdown. The suite is the list SUITE below, in that order;
 `gpu.py` is skipped without CUDA, and a file of the list that is not there is reported as missing.
-Other scripts in bench/ (studies such as ssl_schedule.py, meant for a GPU) run only when named with --only.
+Other scripts in bench/ (studies such as select_recipes.py and cpu_precision.py) run only when named with --only.
 
     python bench/run_all.py              # the full suite (several minutes on a 2-core CPU)
     python bench/run_all.py --quick      # smaller sizes where a benchmark offers them

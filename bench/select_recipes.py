@@ -1,0 +1,94 @@
+"""Recipe selection on development datasets, never on the evaluation data.
+
+The demo's recipes are chosen here, with the same budget for every method, on two development
+configurations of the generator that the experiment never reads:
+
+- `dev-od`:  SynthAML seed 1, the evaluation set's stain family ('od'), with its own companion set (seed 1);
+- `dev-rgb`: SynthAML seed 2, another stain family ('rgb': hue, saturation, channel gains and gammas,
+  an illumination ramp), with its own companion set (seed 2, 'rgb').
+
+(The evaluation set is SynthAML seed 0 with its companion seed 0.) Every method gets the same candidates
+and the demo schedule:
+
+- `generic`      the generic stain augmentation, the preset's learning rate;
+- `generic-2xlr` the same at twice the learning rate;
+- `od`           the generator's own stain family as augmentation (the oracle), the preset's learning rate:
+                 not a candidate, it measures what replacing the oracle costs or gains.
+
+plus the untrained encoder (`random`), and one precision check (SimCLR `generic` in fp32, against the default).
+Each encoder is judged by `evaluate_encoder` on the probe patients of the development set's companion:
+kNN over Matek's classes on cells no encoder trained on. A method's chosen candidate is the one with
+the best mean kNN over the two configurations. Encoders are cached under bench/_out/home (rerun to resume).
+
+    python bench/select_recipes.py            # about half an hour on the 2-core CPU, alone
+"""
+import os, sys, json, time, argparse
+from pathlib import Path
+
+OUT = Path(__file__).parent/'_out'
+os.environ.setdefault('AMLNB_HOME', str(OUT/'home'))
+import warnings; warnings.filterwarnings('ignore')
+import pandas as pd
+from amlnb.core import get_preset
+from amlnb.synth import make_synth_dataset, make_synth_matek
+from amlnb.data import CellCache
+from amlnb.ssl import pretrain, evaluate_encoder, labelled_cells, get_recipe
+
+CONFIGS = {'dev-od': dict(seed=1, stain_model='od'), 'dev-rgb': dict(seed=2, stain_model='rgb')}
+METHODS = ('supervised', 'simclr', 'swav', 'dino')
+
+def candidates(method:str, preset) -> dict:
+    "name -> recipe overrides; the same three for every method"
+    lr = get_recipe(method, preset).lr
+    return {'generic': {}, 'generic-2xlr': {'lr': 2 * lr}, 'od': {'views': {'stain': 'od'}}}
+
+def dev_sets(name:str, preset, patients_per_class:int):
+    "(CellCache of the development SynthAML, CellCache of its companion) for configuration `name`"
+    c = CONFIGS[name]
+    root = make_synth_dataset(preset=preset.name, seed=c['seed'], size=preset.size, patients_per_class=patients_per_class,
+                              cells_per_patient=tuple(preset.cells_per_patient), stain_model=c['stain_model'], progress=False)
+    comp = make_synth_matek(preset=preset.name, seed=c['seed'], size=preset.size, stain_model=c['stain_model'], progress=False)
+    return CellCache.from_folder(root, size=preset.size), labelled_cells(comp, preset.size)
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument('--patients-per-class', type=int, default=12, help="patients per class of each development SynthAML")
+    ap.add_argument('--methods', default=','.join(METHODS))
+    a = ap.parse_args()
+    p = get_preset('demo')
+    OUT.mkdir(exist_ok=True)
+    log = OUT/'select_recipes.jsonl'
+    done = {(r['config'], r['method'], r['candidate']): r for r in map(json.loads, log.read_text().splitlines())} if log.exists() else {}
+    runs = [(cfg, 'random', 'untrained', None) for cfg in CONFIGS]
+    runs += [(cfg, m, name, ov) for m in a.methods.split(',') for name, ov in candidates(m, p).items() for cfg in CONFIGS]
+    runs += [(cfg, 'simclr', 'generic-fp32', {'precision': 'fp32'}) for cfg in CONFIGS]
+    print(f"{len(runs)} runs on {', '.join(CONFIGS)}; demo schedule: {p.ssl_epochs} epochs at {p.ssl_size} px, batch {p.ssl_batch_size}", flush=True)
+    for cfg, m, name, ov in runs:
+        if (cfg, m, name) in done: continue
+        data, comp = dev_sets(cfg, p, a.patients_per_class)
+        t = time.time()
+        enc = pretrain(m, data, preset=p, seed=0, recipe=ov, supervised_data=comp, progress=False, monitor=False)
+        secs = time.time() - t
+        row = dict(config=cfg, method=m, candidate=name, overrides=ov, seconds=round(secs, 1), **evaluate_encoder(enc, comp))
+        done[(cfg, m, name)] = row
+        with open(log, 'a') as f: f.write(json.dumps(row) + '\n')
+        print(f"{cfg:8s} {m:10s} {name:13s} kNN {row['knn_cell_type']:.3f}  malignant {row['knn_malignant_bal']:.3f}  ({secs:.0f} s)", flush=True)
+    df = pd.DataFrame(done.values())
+    table = df.pivot_table(index=['method', 'candidate'], columns='config', values='knn_cell_type')
+    table['mean'] = table.mean(1)
+    base = table.loc[('random', 'untrained')]
+    lines = ['## kNN cell type (Matek classes) on the development companions\' probe patients', '', table.round(3).to_markdown(), '']
+    chosen = []
+    for m in a.methods.split(','):
+        t = table.loc[m]
+        pick = t.loc[[c for c in t.index if c.startswith('generic') and c != 'generic-fp32']]['mean'].idxmax()
+        chosen.append(dict(method=m, chosen=pick, **{f'{c} kNN': t.loc[pick, c] for c in CONFIGS},
+                           **{f'{c} margin over untrained': t.loc[pick, c] - base[c] for c in CONFIGS},
+                           **{f'{c} generic - od': t.loc['generic', c] - t.loc['od', c] for c in CONFIGS}))
+    lines += ['## Chosen', '', pd.DataFrame(chosen).set_index('method').round(3).to_markdown(), '']
+    secs = df.groupby(['method', 'candidate']).seconds.mean().unstack()
+    lines += ['## Seconds per pretraining (mean of the two configurations)', '', secs.round(0).to_markdown(), '']
+    (OUT/'select_recipes.md').write_text('\n'.join(lines))
+    print('\n'.join(lines))
+
+if __name__ == '__main__': main()
