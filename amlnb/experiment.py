@@ -15,7 +15,7 @@ import matplotlib.pyplot as plt
 from scipy.stats import wilcoxon
 from .core import get_preset, get_device, amlnb_home, atomic_path, hash_key, BAG_LABELS, Preset
 from .data import CellCache, Fold, patient_splits
-from .ssl import (METHODS, RECIPES, Recipe, get_recipe, resolve_precision, recipe_table, pretrain, evaluate_encoder, synth_data,
+from .ssl import (METHODS, RECIPES, Recipe, get_recipe, resolve_precision, recipe_table, describe_recipe, pretrain, evaluate_encoder, synth_data,
                        supervised_cells, _json_like)
 from .features import extract_features, FeatureStore
 from .mil import train_fold, CVResult, _patients_of
@@ -351,7 +351,9 @@ def write_report(exp:Experiment, cache:CellCache) -> Path:
     lines += [f"- {n}." for n in c.get('notes', [])]
     if probe: lines.append(f"- kNN columns: cells of the {probe['probe_patients']} probe patients of `{probe['root']}`, "
                            f"references from its {probe['train_patients']} other patients; no encoder trained on the probe's cells.")
-    lines += ['- Recipes: the table below (every field; `views.*` are the augmentation\'s arguments) and `config.json`.', '',
+    lines += ['- Recipes (every field in the table below, `views.*` being the augmentation\'s arguments, and in `config.json`):']
+    lines += [f"  - `{m}`: {describe_recipe(RECIPES[m](**d))}" for m, d in c['recipes'].items()]
+    lines += ['',
               _md(exp.recipe_table(), 3), '']
     lines += ['## Results (5-fold cross-validation, test patients)', '',
               'Macro-F1 and accuracy: mean and std over folds; CI: bootstrap 95% over patients. Attention AUROC: malignant vs '

@@ -37,9 +37,9 @@ from .models import ResNetEncoder, ssl_head, save_encoder, load_encoder, to_chan
 __all__ = ['RECIPES', 'METHODS', 'OPTIMIZERS', 'CPU_PRECISION', 'head_fp32', 'SimCLRModel', 'SwAVModel', 'DINOModel',
            'SupervisedModel', 'SSLCallback', 'SimCLR', 'SwAV', 'DINO', 'embed', 'knn_predict', 'knn_accuracy',
            'embed_shared', 'KNNMonitor', 'Recipe', 'SupervisedRecipe', 'SimCLRRecipe', 'SwAVRecipe', 'DINORecipe',
-           'get_recipe', 'smallest_view', 'bf16_cpu_safe', 'resolve_precision', 'recipe_table', 'CPUAutocast',
-           'PredLoss', 'ssl_learner', 'synth_data', 'labelled_cells', 'companion_cells', 'supervised_cells', 'pretrain',
-           'probe_label', 'probe_patients', 'evaluate_encoder']
+           'get_recipe', 'smallest_view', 'bf16_cpu_safe', 'resolve_precision', 'recipe_table', 'describe_recipe',
+           'CPUAutocast', 'PredLoss', 'ssl_learner', 'probe_label', 'probe_patients', 'synth_data', 'labelled_cells',
+           'companion_cells', 'supervised_cells', 'pretrain', 'evaluate_encoder']
 
 # %% ../nbs/06_ssl.ipynb #6087e421
 def _forward_views(net, views:list) -> list:
@@ -403,6 +403,15 @@ def recipe_table(recipes:dict) -> pd.DataFrame:
         return {**{k: v for k, v in d.items() if k != 'views'}, **{f'views.{k}': v for k, v in d['views'].items()}}
     return pd.DataFrame({m: pd.Series(flat(r), dtype=object) for m, r in recipes.items()})
 
+def describe_recipe(r:Recipe) -> str:
+    "A recipe in one sentence: the schedule, the views, and the method's own fields"
+    if r.method == 'random': return f"untrained ResNet18 ({r.stem} stem)"
+    base = {f.name for f in fields(Recipe)}
+    own = ', '.join(f"{f.name} {getattr(r, f.name)}" for f in fields(r) if f.name not in base)
+    return (f"{r.epochs} epochs of {r.size} px views, batch {r.batch_size}, {r.optimizer} at lr {r.lr:g} (wd {r.wd:g}, "
+            f"{r.schedule.replace('_', '-')}), {r.precision}, {r.stem} stem, {r.views.get('stain', '?')} stain augmentation"
+            + (f"; {own}" if own else ''))
+
 # %% ../nbs/06_ssl.ipynb #ac30d27b
 class CPUAutocast(Callback):
     "bf16 autocast on the CPU from `before_batch` to `after_loss`, as fastai's `MixedPrecision` does on CUDA"
@@ -485,6 +494,18 @@ def ssl_learner(dls, # DataLoaders of uint8 cells and labels (`cell_dataloaders`
     return learn
 
 # %% ../nbs/06_ssl.ipynb #c7bbe88b
+def probe_label(cache:CellCache) -> str:
+    "The label a kNN probe votes on: the generator's fine cell type where known (SynthAML's companion), else the class"
+    return 'synth_type' if 'synth_type' in cache.index and cache.index.synth_type.notna().all() else 'cell_type'
+
+def probe_patients(cache:CellCache) -> tuple[list, list]:
+    "(reference, probe) patient ids of a labelled set: its `role` column where it has one, else fold 0's validation patients as probe"
+    pats = cache.index.drop_duplicates('patient_id')
+    if 'role' in pats:
+        return sorted(pats.patient_id[pats.role != 'probe']), sorted(pats.patient_id[pats.role == 'probe'])
+    probe = patient_splits(pats[['patient_id', 'bag_label']])[0].valid
+    return sorted(set(pats.patient_id) - set(probe)), sorted(probe)
+
 def _is_synth(data) -> bool:
     "Whether `data` (a root, a CellCache or None) is a SynthAML dataset"
     if data is None: return True
@@ -631,8 +652,7 @@ def pretrain(method:str, # one of METHODS
     if monitor:
         probe = cache if method == 'supervised' else (companion_cells(p) if _is_synth(data) else None)
         if probe is not None and 'role' in probe.index:
-            roles = probe.index.drop_duplicates('patient_id').set_index('patient_id').role
-            knn = KNNMonitor.from_cache(probe, roles.index[roles == 'train'], roles.index[roles == 'probe'], label=probe_label(probe), seed=seed)
+            knn = KNNMonitor.from_cache(probe, *probe_patients(probe), label=probe_label(probe), seed=seed)
     learn = ssl_learner(dls, r, monitor=knn, compile=compile)
     learn.path = folder
     start, history, state = 0, [], _checkpoint(folder)
@@ -655,18 +675,6 @@ def pretrain(method:str, # one of METHODS
     return final
 
 # %% ../nbs/06_ssl.ipynb #9a661f6c
-def probe_label(cache:CellCache) -> str:
-    "The label a kNN probe votes on: the generator's fine cell type where known (SynthAML's companion), else the class"
-    return 'synth_type' if 'synth_type' in cache.index and cache.index.synth_type.notna().all() else 'cell_type'
-
-def probe_patients(cache:CellCache) -> tuple[list, list]:
-    "(reference, probe) patient ids of a labelled set: its `role` column where it has one, else fold 0's validation patients as probe"
-    pats = cache.index.drop_duplicates('patient_id')
-    if 'role' in pats:
-        return sorted(pats.patient_id[pats.role != 'probe']), sorted(pats.patient_id[pats.role == 'probe'])
-    probe = patient_splits(pats[['patient_id', 'bag_label']])[0].valid
-    return sorted(set(pats.patient_id) - set(probe)), sorted(probe)
-
 def evaluate_encoder(encoder, # an encoder, its file, or a FeatureStore of its features of `cache`'s cells
                      cache, # labelled cells (cell_type, malignant): SynthAML's companion, or a CellCache (or the FeatureStore again)
                      held_out=None, # query patients (default: the probe patients of `probe_patients`)

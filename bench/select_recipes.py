@@ -20,7 +20,7 @@ Each encoder is judged by `evaluate_encoder` on the probe patients of the develo
 kNN over Matek's classes on cells no encoder trained on. A method's chosen candidate is the one with
 the best mean kNN over the two configurations. Encoders are cached under bench/_out/home (rerun to resume).
 
-    python bench/select_recipes.py            # about half an hour on the 2-core CPU, alone
+    python bench/select_recipes.py            # about 45 minutes on the 2-core CPU, alone
 """
 import os, sys, json, time, argparse
 from pathlib import Path
