@@ -33,7 +33,7 @@ class StopAfter(Callback):
 
 def time_fastai(dls):
     seed_everything(0)
-    learn = ssl_learner(dls, 'simclr', size=64)
+    learn = ssl_learner(dls, 'simclr', size=64, precision='fp32')   # the plain loop is fp32 too
     learn.loss_func = (lambda crit: (lambda pred, *yb: crit(*pred)))(LightlyNTXent(temperature=0.2))
     stop = StopAfter(STEPS)
     with learn.no_bar(), learn.no_logging(): learn.fit(100, 1e-3, cbs=stop)
