@@ -593,15 +593,14 @@ def _checkpoint(folder:Path) -> dict|None:
     except (OSError, ValueError): return None
     return state if (folder/state.get('weights', '')).is_file() else None
 
-def _mismatch(saved:dict, wanted:dict) -> str:
-    "The settings that differ between two configurations, for an error message"
-    diff = [k for k in sorted(set(saved) | set(wanted)) if saved.get(k) != wanted.get(k)]
-    for k in ('recipe',):
-        if k in diff and isinstance(saved.get(k), dict) and isinstance(wanted.get(k), dict):
-            a, b = saved[k], wanted[k]
-            diff += [f"{k}.{f}" for f in sorted(set(a) | set(b)) if a.get(f) != b.get(f)]
-            diff.remove(k)
-    return ', '.join(diff)
+def _mismatch(saved:dict, wanted:dict, prefix:str='') -> list:
+    "The settings that differ between two configurations, nested ones as `recipe.views.blur_p`"
+    out = []
+    for k in sorted(set(saved) | set(wanted)):
+        a, b = saved.get(k), wanted.get(k)
+        if isinstance(a, dict) and isinstance(b, dict): out += _mismatch(a, b, f"{prefix}{k}.")
+        elif a != b: out.append(f"{prefix}{k}")
+    return out
 
 def pretrain(method:str, # one of METHODS
              data=None, # the evaluation set: a dataset root (real layout), its CellCache, or None for the preset's SynthAML
@@ -636,7 +635,7 @@ def pretrain(method:str, # one of METHODS
     if final.exists():
         saved = load_encoder(final).meta
         if saved.get('key') != key:
-            raise ValueError(f"{final} holds an encoder made with other settings ({_mismatch(saved.get('config', {}), config) or 'an older format'}); "
+            raise ValueError(f"{final} holds an encoder made with other settings ({', '.join(_mismatch(saved.get('config', {}), config)) or 'an older format'}); "
                              "remove it or choose another folder")
         return final
     folder.mkdir(parents=True, exist_ok=True)
