@@ -39,7 +39,16 @@ def _parser() -> argparse.ArgumentParser:
                    help=f"pretraining methods to compare, comma-separated: {','.join(METHODS)} (default: all)")
     p.add_argument('--out', metavar='DIR', default=None, help="report folder (default: runs/<preset>)")
     p.add_argument('--device', default=None, help="cuda, cuda:N, mps or cpu (default: the best available)")
-    p.add_argument('--seed', type=int, default=42, help="seed of pretraining and MIL (default: 42)")
+    p.add_argument('--seed', type=int, default=42, help="the first seed (default: 42)")
+    p.add_argument('--seeds', type=int, default=1, metavar='N',
+                   help="repeat the whole pipeline (pretraining, split, MIL) under N seeds from --seed; the intervals then cover "
+                        "seeds and patients (default: 1)")
+    p.add_argument('--fractions', default='0.1,0.25,0.5,1', metavar='F,...',
+                   help="label-efficiency shares of the training patients, comma-separated (default: 0.1,0.25,0.5,1)")
+    p.add_argument('--draws', type=int, default=3, metavar='N', help="training-patient subsets per fraction and seed (default: 3)")
+    p.add_argument('--baselines', default='mean-lr,max-lr', metavar='B,...',
+                   help="pooled-feature baselines beside attention-MIL: mean-lr, max-lr, or none (default: both)")
+    p.add_argument('--no-figures', action='store_true', help="skip the UMAPs, galleries and summary.png (faster on big data)")
     p.add_argument('--supervised-data', metavar='PATH', default=None,
                    help="labelled single cells of other patients in the Matek layout (<root>/<CLASS>/<CLASS>_NNNN.tiff) for "
                         "the supervised baseline; default: SynthAML's companion set (with --data and without it, supervised is left out)")
@@ -83,6 +92,14 @@ def parse_args(argv=None) -> argparse.Namespace:
         except (FileNotFoundError, NotADirectoryError, ValueError) as e:
             raise UsageError(f"--supervised-data {a.supervised_data}: {str(e).splitlines()[0]}") from None
     a.recipes = parse_recipes(a.recipe, a.methods, a.preset)
+    if a.seeds < 1: raise UsageError(f"--seeds {a.seeds}: give at least 1")
+    if a.draws < 1: raise UsageError(f"--draws {a.draws}: give at least 1")
+    try: a.fractions = tuple(float(f) for f in a.fractions.split(',') if f.strip())
+    except ValueError: raise UsageError(f"--fractions {a.fractions!r}: expected numbers in (0, 1], comma-separated") from None
+    if any(not 0 < f <= 1 for f in a.fractions): raise UsageError(f"--fractions: every share must be in (0, 1], got {a.fractions}")
+    a.baselines = () if a.baselines.strip() == 'none' else tuple(b.strip() for b in a.baselines.split(',') if b.strip())
+    bad = [b for b in a.baselines if b not in ('mean-lr', 'max-lr')]
+    if bad: raise UsageError(f"--baselines: unknown {', '.join(bad)}; choose from mean-lr, max-lr or none")
     return a
 
 def _value(text:str):
@@ -126,8 +143,9 @@ def main(argv=None) -> int:
         warnings.simplefilter('ignore')              # library chatter (torch, weight_norm) ...
         warnings.simplefilter('always', DataWarning) # ... but never the data problems
         warnings.showwarning = _show_warning
-        exp = run_experiment(a.data, methods=a.methods, preset=a.preset, out=a.out, seed=a.seed, device=a.device,
-                             supervised_data=a.supervised_data, strict=a.strict, recipes=a.recipes, progress=not a.quiet)
+        exp = run_experiment(a.data, methods=a.methods, preset=a.preset, out=a.out, seed=a.seed, seeds=a.seeds, device=a.device,
+                             supervised_data=a.supervised_data, strict=a.strict, recipes=a.recipes, fractions=a.fractions,
+                             draws=a.draws, baselines=a.baselines, figures=not a.no_figures, progress=not a.quiet)
     if a.quiet:
         for n in exp.config['notes']: print(n)
     print(f"\n{exp.summary().to_string()}\n")

@@ -22,6 +22,7 @@ from .data import CellCache, patient_splits
 from .augment import normalize
 from .models import load_encoder
 from .ssl import knn_accuracy
+from .metrics import balanced_accuracy, accuracy
 
 # %% auto #0
 __all__ = ['STORE_VERSION', 'encoder_key', 'FeatureStore', 'extract_features', 'probe', 'probe_table', 'umap_embedding',
@@ -207,10 +208,6 @@ def extract_features(encoder:str|Path|nn.Module, # an encoder file (`pretrain`'s
     return store
 
 # %% ../nbs/07_features.ipynb #90a5f92b
-def _balanced_accuracy(pred:np.ndarray, true:np.ndarray) -> float:
-    "Mean over the classes in `true` of the share of their cells predicted right"
-    return float(np.mean([(pred[true == c] == c).mean() for c in np.unique(true)]))
-
 def _probe_split(store:FeatureStore, train_patients, test_patients) -> tuple[list, list]:
     "Fitting and scoring patients: as given, the complement of the one given, or fold 0 of `patient_splits`"
     everyone = store.patients
@@ -249,7 +246,7 @@ def probe(store:FeatureStore, # features, with the label in its index
     if kind == 'linear':
         clf = make_pipeline(StandardScaler(), LogisticRegression(max_iter=max_iter))
         pred = clf.fit(store.rows(tr), y_tr).predict(store.rows(te))
-        acc, bal = float((pred == y_te).mean()), _balanced_accuracy(pred, y_te)
+        acc, bal = float(accuracy(y_te, pred)), float(balanced_accuracy(y_te, pred, len(vocab)))
     else:
         ref, query = torch.from_numpy(store.rows(tr, l2=True)), torch.from_numpy(store.rows(te, l2=True))
         yr, yq = torch.from_numpy(y_tr), torch.from_numpy(y_te)

@@ -16,7 +16,8 @@ from .features import umap_embedding
 
 # %% auto #0
 __all__ = ['CELL_COLUMNS', 'attention_percentile', 'cell_attention', 'attention_summary', 'attention_table', 'plot_top_cells',
-           'plot_attention_umap', 'plot_confusion', 'f1_table', 'plot_f1', 'show_patient', 'patient_browser']
+           'plot_attention_columns', 'plot_attention_umap', 'plot_paper_umap', 'plot_confusion', 'f1_table', 'plot_f1',
+           'show_patient', 'patient_browser']
 
 # %% ../nbs/09_interpret.ipynb #022fbde0
 def attention_percentile(att:np.ndarray, # raw attention of one bag (N,), or (K,N) ranked row by row
@@ -168,6 +169,28 @@ def plot_top_cells(result, # a CVResult or FoldResult
     plt.close(fig)
     return fig
 
+# %% ../nbs/09_interpret.ipynb #cacb433b
+def plot_attention_columns(result, # a CVResult or FoldResult with per-class attention (K = number of classes)
+                           patient_id=None, # a tested patient, a list of them, or None: one per class
+                           scale:float=1.0): # inches per row of the figure
+    "Per tested patient: the within-bag attention percentile of every cell in every class's column, cells ordered by the true class's; returns the figure"
+    pids = _patients_to_show(result, patient_id)
+    tested = _tested(result).set_index('patient_id')
+    att = result.attention
+    if np.asarray(att[pids[0]]).shape[0] != len(result.classes):
+        raise ValueError("plot_attention_columns needs per-class attention (train_fold(per_class_attention=True)); this result has one column")
+    fig, axs = plt.subplots(len(pids), 1, figsize=(9, scale * 1.1 * len(pids) + 0.6), squeeze=False, layout='constrained')
+    for ax, pid in zip(axs[:, 0], pids):
+        a = np.asarray(att[pid], dtype=float)
+        label, pred = tested.loc[pid, 'label'], tested.loc[pid, 'pred']
+        order = np.argsort(-a[result.classes.index(label)], kind='stable')
+        im = ax.imshow(attention_percentile(a)[:, order], aspect='auto', cmap='viridis', vmin=0, vmax=100, interpolation='nearest')
+        ax.set_yticks(range(len(result.classes)), [f"{c} *" if c == label else c for c in result.classes], fontsize=7)
+        ax.set_xticks([]); ax.set_title(f"{pid}: {label}, predicted {pred} ({a.shape[1]} cells, ordered by the {label} column)", fontsize=8)
+    fig.colorbar(im, ax=axs[:, 0].tolist(), label='attention percentile within the bag', shrink=0.8)
+    plt.close(fig)
+    return fig
+
 # %% ../nbs/09_interpret.ipynb #27c960cf
 def plot_attention_umap(store, # the FeatureStore the result was trained on
                         result, # a CVResult or FoldResult
@@ -200,6 +223,43 @@ def plot_attention_umap(store, # the FeatureStore the result was trained on
         ax.set_title('malignant / healthy'); ax.legend(markerscale=2, frameon=False)
     for ax in axs.flat: ax.set_xticks([]); ax.set_yticks([])
     fig.suptitle(title or f"UMAP of {len(df)} tested cells")
+    plt.close(fig)
+    return fig
+
+# %% ../nbs/09_interpret.ipynb #7c29d4e7
+def _category_panel(ax, x, y, vals:pd.Series, order:list, title:str, point_size:float):
+    cmap = plt.get_cmap('tab10' if len(order) <= 10 else 'tab20')
+    for i, c in enumerate(order):
+        m = (vals == c).to_numpy()
+        ax.scatter(x[m], y[m], s=point_size, color=cmap(i % cmap.N), label=c, linewidths=0)
+    ax.set_title(title)
+    ax.legend(loc='upper center', bbox_to_anchor=(0.5, -0.02), ncol=2, fontsize=7, markerscale=2, frameon=False)
+
+def plot_paper_umap(store, # the FeatureStore the result was trained on
+                    result, # a CVResult or FoldResult
+                    n:int|None=2000, # tested cells to sample (None: all)
+                    seed:int=0, # seed of the sample and of UMAP
+                    column:str='label', # attention column: 'label' (the true class's), 'pred' or a class name
+                    point_size:float=6, title:str|None=None):
+    "UMAP of tested cells' features coloured by cell type, by the patient's subtype and by attention percentile; returns the figure"
+    cells = cell_attention(result, store, column)
+    pos = cells.position.to_numpy()
+    if n is not None and n < len(pos): pos = np.sort(np.random.default_rng(seed).choice(pos, n, replace=False))
+    emb = umap_embedding(store, positions=pos, seed=seed)[['position', 'x', 'y']].merge(cells, on='position')
+    panels = (['cell_type'] if 'cell_type' in emb and emb.cell_type.notna().any() else []) + ['label', 'attention']
+    fig, axs = plt.subplots(1, len(panels), figsize=(4.4 * len(panels), 5.2), squeeze=False, layout='constrained')
+    x, y = emb.x.to_numpy(), emb.y.to_numpy()
+    for ax, p in zip(axs[0], panels):
+        if p == 'attention':
+            sc = ax.scatter(x, y, c=emb.attention_pct, cmap='viridis', vmin=0, vmax=100, s=point_size, linewidths=0)
+            fig.colorbar(sc, ax=ax, label='attention percentile within the bag', shrink=0.7, location='bottom')
+            ax.set_title(f"attention ({'true class' if column == 'label' else column} column)")
+        else:
+            vals = emb[p].astype(str)
+            order = [c for c in result.classes if c in set(vals)] if p == 'label' else sorted(set(vals))
+            _category_panel(ax, x, y, vals, order, 'cell type' if p == 'cell_type' else "patient's subtype", point_size)
+        ax.set_xticks([]); ax.set_yticks([])
+    fig.suptitle(title or f"UMAP of {len(emb)} tested cells")
     plt.close(fig)
     return fig
 

@@ -1,4 +1,4 @@
-"""`AttentionMIL` (gated attention, optionally one attention column per class), bags of cells with masks, a fastai learner for bags, `train_fold` and `cross_validate` with the paper's metrics.
+"""`AttentionMIL` (gated attention, optionally one attention column per class), bags of cells with masks, a fastai learner for bags, `train_fold` and `cross_validate` with the paper's metrics, pooled-feature baselines, and `train_folds`: many folds trained side by side.
 
 Docs: https://amlnb.github.io/amlnb/mil.html.md"""
 
@@ -6,7 +6,7 @@ Docs: https://amlnb.github.io/amlnb/mil.html.md"""
 
 # %% ../nbs/08_mil.ipynb #f10e786e
 from __future__ import annotations
-import contextlib, io, math, tempfile, warnings
+import contextlib, copy, io, math, tempfile, warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 import numpy as np
@@ -14,7 +14,12 @@ import pandas as pd
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from sklearn.metrics import f1_score, accuracy_score, balanced_accuracy_score, roc_auc_score, confusion_matrix
+from torch.func import stack_module_state, functional_call, vmap
+from sklearn.metrics import roc_auc_score, log_loss
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.exceptions import ConvergenceWarning
 from fastai.learner import Learner
 from fastai.data.core import DataLoaders
 from fastai.data.load import DataLoader
@@ -24,10 +29,13 @@ from fastai.optimizer import Adam
 from .core import BAG_LABELS, get_device, seed_everything, get_preset, Preset
 from .data import patient_splits, Fold
 from .augment import normalize
+from .metrics import classification_metrics
+from .ssl import CPU_PRECISION
 
 # %% auto #0
-__all__ = ['AttentionMIL', 'BagDataset', 'pad_bags', 'BagDataLoader', 'mil_metrics', 'CachedBag', 'FinetuneMIL', 'FoldResult',
-           'predict_bags', 'train_fold', 'CVResult', 'cross_validate', 'attention_auroc']
+__all__ = ['POOLINGS', 'AttentionMIL', 'BagDataset', 'pad_bags', 'BagDataLoader', 'mil_metrics', 'CachedBag', 'FinetuneMIL',
+           'bag_patients', 'FoldResult', 'predict_bags', 'train_fold', 'CVResult', 'cross_validate', 'pooled_fold',
+           'StackedAdam', 'MILStack', 'mil_precision', 'train_folds', 'attention_auroc']
 
 # %% ../nbs/08_mil.ipynb #929cd216
 class AttentionMIL(nn.Module):
@@ -50,12 +58,13 @@ class AttentionMIL(nn.Module):
         self.attn_w = nn.Linear(attn_dim, k)
         self.head = nn.ModuleList([nn.Linear(hidden, 1) for _ in range(n_classes)]) if per_class_attention else nn.Linear(hidden, n_classes)
 
-    def forward(self, X:torch.Tensor, mask:torch.Tensor|None=None):
+    def forward(self, X:torch.Tensor, mask:torch.Tensor|None=None, check:bool=True):
         if X.ndim != 3: raise ValueError(f"X must be (B,N,D), got shape {tuple(X.shape)}")
         if mask is None: mask = torch.ones(X.shape[:2], dtype=torch.bool, device=X.device)
-        if mask.shape != X.shape[:2]: raise ValueError(f"mask must be (B,N) = {tuple(X.shape[:2])}, got {tuple(mask.shape)}")
-        empty = ~mask.any(1)
-        if empty.any(): raise ValueError(f"bag(s) {empty.nonzero().flatten().tolist()} of the batch have no cells")
+        if check:                     # off under `vmap` (`MILStack`), where a tensor cannot decide control flow
+            if mask.shape != X.shape[:2]: raise ValueError(f"mask must be (B,N) = {tuple(X.shape[:2])}, got {tuple(mask.shape)}")
+            empty = ~mask.any(1)
+            if empty.any(): raise ValueError(f"bag(s) {empty.nonzero().flatten().tolist()} of the batch have no cells")
         h = self.embed(X)                                                   # (B,N,H)
         g = torch.tanh(self.attn_v(h))
         if self.attn_u is not None: g = g * torch.sigmoid(self.attn_u(h))
@@ -137,19 +146,8 @@ class BagDataLoader(DataLoader):
 
 # %% ../nbs/08_mil.ipynb #b8e3c77d
 def mil_metrics(y_true, probs, classes=BAG_LABELS) -> dict:
-    "Macro-F1, per-class F1, accuracy, balanced accuracy, one-vs-rest AUROC and the confusion matrix"
-    y_true, probs = np.asarray(y_true), np.asarray(probs)
-    pred, labels = probs.argmax(1), list(range(len(classes)))
-    f1s = f1_score(y_true, pred, labels=labels, average=None, zero_division=0)
-    present = np.unique(y_true)
-    try:
-        auroc = roc_auc_score(y_true, probs[:, present] / probs[:, present].sum(1, keepdims=True), multi_class='ovr', labels=present) \
-                if len(present) > 2 else (roc_auc_score(y_true == present[1], probs[:, present[1]]) if len(present) == 2 else float('nan'))
-    except ValueError: auroc = float('nan')
-    return {'macro_f1': f1_score(y_true, pred, labels=present, average='macro', zero_division=0),
-            **{f'f1_{c}': f for c, f in zip(classes, f1s)},
-            'accuracy': accuracy_score(y_true, pred), 'balanced_accuracy': balanced_accuracy_score(y_true, pred),
-            'auroc': auroc, 'confusion': confusion_matrix(y_true, pred, labels=labels)}
+    "Macro-F1, balanced accuracy, weighted F1, accuracy, per-class F1, one-vs-rest AUROC and the confusion matrix (`classification_metrics`)"
+    return classification_metrics(y_true, probs, classes)
 
 # %% ../nbs/08_mil.ipynb #62b12ac3
 class CachedBag:
@@ -170,7 +168,8 @@ class FinetuneMIL(nn.Module):
         H[mask] = feats
         return self.mil(H, mask)
 
-def _patients_of(store) -> pd.DataFrame:
+def bag_patients(store) -> pd.DataFrame:
+    "One row per patient of a store (or cache): patient_id and bag_label"
     return store.index[['patient_id', 'bag_label']].drop_duplicates('patient_id').reset_index(drop=True)
 
 @dataclass
@@ -184,10 +183,12 @@ class FoldResult:
     history:list               # recorder values per epoch (train loss, valid loss)
     best_epoch:int             # epoch whose model was kept
     classes:list = field(default_factory=lambda: list(BAG_LABELS))
+    info:dict = field(default_factory=dict)   # what else the model chose (the pooled baselines' C)
 
     def __repr__(self):
         t = self.metrics['test']
-        return f"FoldResult(k={self.k}: test macro-F1 {t['macro_f1']:.3f}, accuracy {t['accuracy']:.3f}, best epoch {self.best_epoch})"
+        chose = f"best epoch {self.best_epoch}" if self.best_epoch >= 0 else ', '.join(f"{k} {v}" for k, v in self.info.items())
+        return f"FoldResult(k={self.k}: test macro-F1 {t['macro_f1']:.3f}, accuracy {t['accuracy']:.3f}, {chose})"
 
 @torch.no_grad()
 def predict_bags(model:nn.Module, ds:BagDataset, device=None) -> tuple:
@@ -219,7 +220,7 @@ def train_fold(fold:Fold|int, # a Fold of `patient_splits`, or its number
               ) -> FoldResult:
     "Train attention-MIL on one fold with early stopping on the validation loss; predict its validation and test patients"
     p = get_preset(preset)
-    if isinstance(fold, (int, np.integer)): fold = patient_splits(_patients_of(store), n_folds=n_folds)[fold]
+    if isinstance(fold, (int, np.integer)): fold = patient_splits(bag_patients(store), n_folds=n_folds)[fold]
     device = get_device(device)
     seed_everything(seed)
     train_ds, valid_ds, test_ds = (BagDataset.from_store(store, pats, classes) for pats in (fold.train, fold.valid, fold.test))
@@ -309,13 +310,213 @@ def cross_validate(store, # a FeatureStore of the dataset's cells
                    **kwargs, # passed to `train_fold` (preset, seed, per_class_attention, finetune, ...)
                   ) -> CVResult:
     "Every fold of SCEMILA's rotation: per-patient test predictions, per-fold metrics, attention"
-    folds = patient_splits(_patients_of(store), n_folds=n_folds, seed=split_seed)
+    folds = patient_splits(bag_patients(store), n_folds=n_folds, seed=split_seed)
     it = folds
     if progress:
         from fastprogress.fastprogress import progress_bar
         it = progress_bar(folds, leave=False)
     results = [train_fold(f, store, **kwargs) for f in it]
     return CVResult(results, list(kwargs.get('classes', BAG_LABELS)))
+
+# %% ../nbs/08_mil.ipynb #9dd3b60e
+POOLINGS = {'mean': lambda bag: bag.mean(0), 'max': lambda bag: bag.max(0)}
+
+def _pooled(ds:BagDataset, pool:str) -> np.ndarray:
+    return np.stack([POOLINGS[pool](np.asarray(b, dtype=np.float32)) for b in ds.bags])
+
+def _class_probs(clf, X:np.ndarray, n_classes:int) -> np.ndarray:
+    "Probabilities over every class, zero for classes the fit never saw"
+    out = np.zeros((len(X), n_classes))
+    out[:, clf.classes_] = clf.predict_proba(X)
+    return out
+
+def pooled_fold(fold:Fold|int, # a Fold of `patient_splits`, or its number
+                store, # a FeatureStore (07_features) of the dataset's cells
+                pool:str='mean', # 'mean' or 'max' over each bag's cells
+                Cs=(0.01, 0.1, 1.0, 10.0), # inverse regularisation strengths to choose from on the validation patients
+                n_folds:int=5, # folds of the rotation, when `fold` is a number
+                classes=BAG_LABELS, # the bag classes
+               ) -> FoldResult:
+    "Pooled cell features + logistic regression on one fold, C chosen by validation log-loss; predicts validation and test patients"
+    if pool not in POOLINGS: raise ValueError(f"unknown pooling {pool!r}; choose one of {', '.join(POOLINGS)}")
+    if isinstance(fold, (int, np.integer)): fold = patient_splits(bag_patients(store), n_folds=n_folds)[fold]
+    sets = [BagDataset.from_store(store, pats, classes) for pats in (fold.train, fold.valid, fold.test)]
+    X, y = [_pooled(ds, pool) for ds in sets], [np.asarray(ds.labels) for ds in sets]
+    best = None
+    with warnings.catch_warnings():
+        warnings.filterwarnings('ignore', category=ConvergenceWarning)   # weakly regularised fits of separable bags stop at max_iter
+        for C in Cs:
+            clf = make_pipeline(StandardScaler(), LogisticRegression(C=C, max_iter=2000)).fit(X[0], y[0])
+            loss = log_loss(y[1], _class_probs(clf, X[1], len(classes)), labels=list(range(len(classes))))
+            if best is None or loss < best[0]: best = (loss, C, clf)
+    _, C, clf = best
+    rows, positions, metrics = [], {}, {}
+    for part, ds, Xp in (('valid', sets[1], X[1]), ('test', sets[2], X[2])):
+        probs = _class_probs(clf, Xp, len(classes))
+        metrics[part] = classification_metrics(ds.labels, probs, classes)
+        for pid, label, pr, pos in zip(ds.patients, ds.labels, probs, ds.positions):
+            rows.append({'patient_id': pid, 'part': part, 'fold': fold.k, 'label': classes[label],
+                         'pred': classes[int(pr.argmax())], **{f'p_{c}': float(v) for c, v in zip(classes, pr)}})
+            positions[pid] = pos
+    return FoldResult(fold.k, pd.DataFrame(rows), {}, positions, metrics, [], -1, list(classes), info={'C': C, 'pool': pool})
+
+# %% ../nbs/08_mil.ipynb #ea0666ce
+class StackedAdam:
+    "fastai's `Adam` (decoupled weight decay, none on biases) on stacked parameters (M, ...), stepping only the models in `active`"
+    def __init__(self, params:dict, lr:float, mom:float=0.9, sqr_mom:float=0.99, eps:float=1e-5, wd:float=0.01):
+        self.params, self.lr, self.mom, self.sqr_mom, self.eps, self.wd = params, lr, mom, sqr_mom, eps, wd
+        M = next(iter(params.values())).shape[0]
+        self.steps = torch.zeros(M, device=next(iter(params.values())).device)
+        self.state = {k: (torch.zeros_like(p), torch.zeros_like(p)) for k, p in params.items()}
+
+    def zero_grad(self):
+        for p in self.params.values(): p.grad = None
+
+    @torch.no_grad()
+    def step(self, active:torch.Tensor): # (M,) bool: the models to update
+        self.steps += active.float()
+        t = self.steps.clamp(min=1)
+        d1, d2 = 1 - self.mom ** t, 1 - self.sqr_mom ** t
+        for k, p in self.params.items():
+            if p.grad is None: continue
+            shape = (-1,) + (1,) * (p.ndim - 1)
+            a, avg, sqr = active.view(shape), *self.state[k]
+            g = p.grad
+            avg.copy_(torch.where(a, self.mom * avg + (1 - self.mom) * g, avg))
+            sqr.copy_(torch.where(a, self.sqr_mom * sqr + (1 - self.sqr_mom) * g * g, sqr))
+            new = p * (1 - self.lr * self.wd) if (self.wd and not k.endswith('bias')) else p
+            new = new - self.lr / d1.view(shape) * avg / ((sqr / d2.view(shape)).sqrt() + self.eps)
+            p.copy_(torch.where(a, new, p))
+
+class MILStack:
+    "M independent `AttentionMIL` models with stacked parameters: `(X (M,B,N,D), mask (M,B,N))` -> (logits (M,B,C), raw (M,B,K,N))"
+    def __init__(self, models:list):
+        self.base = copy.deepcopy(models[0]).to('meta')
+        self.params, self.buffers = stack_module_state(models)
+        self._f = vmap(lambda p, b, x, m: functional_call(self.base, (p, b), (x, m), {'check': False}), randomness='different')
+    def __call__(self, X, mask, models=None):
+        "Run every model, or only `models` (indices; X and mask then hold just theirs): gradients reach only those"
+        if models is None: return self._f(self.params, self.buffers, X, mask)
+        i = torch.as_tensor(models, device=X.device)
+        return self._f({k: v[i] for k, v in self.params.items()}, {k: v[i] for k, v in self.buffers.items()}, X, mask)
+    def __len__(self) -> int: return next(iter(self.params.values())).shape[0]
+    def model(self, i:int, template:AttentionMIL) -> AttentionMIL:
+        "Model i as a plain `AttentionMIL` (a copy of `template` with its weights)"
+        m = copy.deepcopy(template)
+        m.load_state_dict({k: v[i].detach().clone() for k, v in {**self.params, **self.buffers}.items()})
+        return m
+
+# %% ../nbs/08_mil.ipynb #8d7f2c6f
+def mil_precision(precision:str='auto', device=None):
+    "The autocast dtype of `train_folds`' steps (None: fp32): 'auto' is bf16 on a CPU with bf16 units (`CPU_PRECISION`), else fp32"
+    device = get_device(device)
+    if precision == 'auto': precision = CPU_PRECISION if device.type == 'cpu' else 'fp32'
+    if precision not in ('fp32', 'bf16'): raise ValueError(f"precision must be 'auto', 'fp32' or 'bf16', got {precision!r}")
+    return torch.bfloat16 if precision == 'bf16' else None
+
+class _Bags:
+    "Every bag of a store padded once: X (P,N,D), mask (P,N), labels (P,), and the row of each patient"
+    def __init__(self, store, classes):
+        self.ds = BagDataset.from_store(store, list(store.patients), classes)
+        self.X, self.mask, _ = pad_bags(self.ds.bags)
+        self.y, self.row = torch.as_tensor(self.ds.labels), {p: i for i, p in enumerate(self.ds.patients)}
+    def rows(self, patients) -> np.ndarray: return np.array([self.row[p] for p in patients], dtype=np.int64)
+
+def train_folds(jobs:list, # (fold, FeatureStore, seed) per model: a Fold of `patient_splits` with its store and MIL seed
+                preset:str|Preset='demo', # MIL epochs, patience, lr
+                device=None, # where to train (default: cuda, then mps, then cpu)
+                bs:int=8, # bags per batch
+                per_class_attention:bool=True, # one attention column per class (SCEMILA)
+                hidden:int=128, # cell embedding size in the attention model
+                classes=BAG_LABELS, # the bag classes
+                standardize:bool=True, # z-score each feature with the model's training cells' mean and std
+                precision:str='auto', # 'auto' (bf16 on a CPU with bf16 units, else fp32), 'fp32' or 'bf16'
+               ) -> list:
+    "Train one attention-MIL model per job side by side, each with its own early stopping; a `FoldResult` per job, in order"
+    p, device = get_preset(preset), get_device(device)
+    if not jobs: return []
+    dtype, C, bags = mil_precision(precision, device), len(classes), {}
+    data, models = [], []
+    for fold, store, seed in jobs:
+        b = bags.setdefault(id(store), _Bags(store, classes))
+        seed_everything(seed)
+        models.append(AttentionMIL(store.features.shape[1], C, hidden=hidden, per_class_attention=per_class_attention).to(device))
+        tr, va, te = (b.rows(pats) for pats in (fold.train, fold.valid, fold.test))
+        cells = b.X[tr][b.mask[tr]]
+        mu, sd = (cells.mean(0), cells.std(0, unbiased=False) + 1e-6) if standardize else (torch.zeros(1), torch.ones(1))
+        data.append(dict(fold=fold, bags=b, tr=tr, va=va, te=te, mu=mu, sd=sd, rng=np.random.default_rng(seed)))
+    M, template = len(jobs), copy.deepcopy(models[0]).cpu()
+    stack = MILStack(models)
+    opt = StackedAdam(stack.params, p.mil_lr)
+    n_train = np.array([len(d['tr']) for d in data])
+    steps = np.ceil(n_train / bs).astype(int)
+    N = max(d['bags'].X.shape[1] for d in data)
+    def batch(models:np.ndarray, rows:list) -> tuple:
+        "(X (m,B,N,D) standardised per model, mask, y: -100 on the filler bags of a model with fewer bags) for the given models' rows"
+        B, Xs, masks, ys = max(max(len(r) for r in rows), 1), [], [], []
+        for i, r in zip(models, rows):
+            d, b = data[i], data[i]['bags']
+            fill = np.concatenate([r, np.full(B - len(r), r[0] if len(r) else 0, dtype=np.int64)])   # real bags as filler: finite, ignored
+            x, m = b.X[fill], b.mask[fill]
+            if x.shape[1] < N: x, m = F.pad(x, (0, 0, 0, N - x.shape[1])), F.pad(m, (0, N - m.shape[1]))
+            Xs.append((x - d['mu']) / d['sd']); masks.append(m)
+            ys.append(torch.cat([b.y[r], torch.full((B - len(r),), -100, dtype=torch.long)]))
+        return torch.stack(Xs).to(device), torch.stack(masks).to(device), torch.stack(ys).to(device)
+    def losses(models, X, mask, y):
+        "Each given model's mean cross-entropy over its bags, and its number of bags; only these models are computed"
+        with torch.autocast(device.type, dtype=dtype, enabled=dtype is not None):
+            logits, _ = stack(X, mask, models)
+        ce = F.cross_entropy(logits.float().flatten(0, 1), y.flatten(), reduction='none', ignore_index=-100).view(y.shape)
+        n = (y >= 0).sum(1)
+        return ce.sum(1) / n.clamp(min=1), n
+    best_loss, best_epoch, waiting = np.full(M, np.inf), np.zeros(M, int), np.zeros(M, int)
+    best = {k: v.detach().clone() for k, v in stack.params.items()}
+    training, history = np.ones(M, bool), [[] for _ in range(M)]
+    for epoch in range(p.mil_epochs):
+        if not training.any(): break
+        order = []
+        for d in data:                     # class-balanced sampling with replacement, as BagDataLoader(balanced=True)
+            lab = d['bags'].y[d['tr']].numpy()
+            w = 1.0 / np.bincount(lab, minlength=C)[lab]
+            order.append(d['tr'][d['rng'].choice(len(lab), size=len(lab), replace=True, p=w / w.sum())])
+        train_loss, live = np.zeros(M), np.flatnonzero(training)
+        for s in range(steps[live].max()):
+            act = live[steps[live] > s]            # models still training that have a batch at this step
+            loss, n = losses(act, *batch(act, [order[i][s * bs:(s + 1) * bs] for i in act]))
+            opt.zero_grad()
+            loss.sum().backward()                  # each model's loss depends on its own parameters only
+            active = np.zeros(M, bool); active[act] = True
+            opt.step(torch.as_tensor(active, device=device))
+            train_loss[act] += loss.detach().cpu().numpy() * n.cpu().numpy()
+        vloss = np.full(M, np.inf)
+        with torch.no_grad(): vloss[live] = losses(live, *batch(live, [data[i]['va'] for i in live]))[0].cpu().numpy()
+        for i in np.flatnonzero(training):
+            history[i].append([train_loss[i] / n_train[i], float(vloss[i])])
+            if vloss[i] < best_loss[i]:            # fastai's trackers: a strictly lower validation loss is a new best
+                best_loss[i], best_epoch[i], waiting[i] = vloss[i], epoch, 0
+                for k, v in stack.params.items(): best[k][i] = v.detach()[i]
+            else:
+                waiting[i] += 1
+                if waiting[i] >= p.mil_patience: training[i] = False
+    with torch.no_grad():
+        for k, v in stack.params.items(): v.copy_(best[k])
+    out = []
+    for i, d in enumerate(data):
+        model, b = stack.model(i, template).to(device), d['bags']
+        mu, sd = d['mu'].numpy(), d['sd'].numpy()
+        rows, attention, positions, metrics = [], {}, {}, {}
+        for part, r in (('valid', d['va']), ('test', d['te'])):
+            ds = BagDataset([(b.ds.bags[j] - mu) / sd for j in r], b.ds.labels[r], [b.ds.patients[j] for j in r], classes,
+                            [b.ds.positions[j] for j in r])
+            probs, attn = predict_bags(model, ds, device)
+            metrics[part] = classification_metrics(ds.labels, probs, classes)
+            for pid, label, pr, a, pos in zip(ds.patients, ds.labels, probs, attn, ds.positions):
+                rows.append({'patient_id': pid, 'part': part, 'fold': d['fold'].k, 'label': classes[label],
+                             'pred': classes[int(pr.argmax())], **{f'p_{c}': float(v) for c, v in zip(classes, pr)}})
+                attention[pid], positions[pid] = a, pos
+        out.append(FoldResult(d['fold'].k, pd.DataFrame(rows), attention, positions, metrics, history[i], int(best_epoch[i]), list(classes),
+                              info={'trainer': 'train_folds', 'precision': 'bf16' if dtype is not None else 'fp32'}))
+    return out
 
 # %% ../nbs/08_mil.ipynb #761ec977
 def attention_auroc(result, # a CVResult or FoldResult

@@ -31,6 +31,7 @@ from .synth import make_synth_dataset, make_synth_matek
 from .data import CellCache, CellDataset, CellDataLoader, load_matek, patient_splits, cell_dataloaders
 from .augment import CellViews, simclr_views, swav_views, dino_views, normalize
 from .losses import NTXentLoss, SwAVLoss, DINOLoss
+from .metrics import balanced_accuracy, accuracy as _accuracy
 from .models import ResNetEncoder, ssl_head, save_encoder, load_encoder, to_channels_last
 
 # %% auto #0
@@ -209,8 +210,8 @@ def knn_predict(ref:torch.Tensor, ref_labels:torch.Tensor, query:torch.Tensor, k
 def knn_accuracy(ref, ref_labels, query, query_labels, k:int=20, t:float=0.07, balanced:bool=False) -> float:
     "Accuracy (or balanced accuracy) of `knn_predict` on labelled queries"
     pred = knn_predict(ref, ref_labels, query, k, t, n_classes=int(max(ref_labels.max(), query_labels.max())) + 1)
-    if not balanced: return (pred == query_labels).float().mean().item()
-    return float(np.mean([(pred[query_labels == c] == c).float().mean().item() for c in query_labels.unique()]))
+    y, p = query_labels.cpu().numpy(), pred.cpu().numpy()
+    return float(balanced_accuracy(y, p, int(max(y.max(), p.max())) + 1) if balanced else _accuracy(y, p))
 
 def embed_shared(encoder:nn.Module, images) -> torch.Tensor:
     "`embed` of all `images` on every process of a process group, each process embedding every W-th image"

@@ -2,7 +2,12 @@
 
 1. a full 5-fold `cross_validate` on cached features (seconds), with the `demo` preset's schedule;
 2. one training epoch over the same bags with features read from the store, against one epoch that
-   recomputes every cell's features through the (frozen) ResNet18 encoder from the cell cache (ratio).
+   recomputes every cell's features through the (frozen) ResNet18 encoder from the cell cache (ratio);
+3. what a seed of the experiment asks of MIL per encoder — the 5-fold cross-validation and three subset
+   draws at 10%, 25% and 50% of the training patients (50 models) — trained one model at a time with
+   fastai (`train_fold`, fp32, as `cross_validate` does) against side by side (`train_folds`, bf16 where
+   the CPU has the units, grouped by fraction as `run_experiment` groups them) (ratio), with the test
+   macro-F1 of both, to show the faster path is not a worse one.
 
 Uses the untrained (`random`) encoder: speed does not depend on the weights. Run: python bench/mil_speed.py
 """
@@ -18,7 +23,8 @@ from amlnb.ssl import pretrain
 from amlnb.models import load_encoder
 from amlnb.features import extract_features
 from amlnb.augment import normalize
-from amlnb.mil import cross_validate, AttentionMIL, BagDataset, _patients_of
+from amlnb.mil import cross_validate, AttentionMIL, BagDataset, bag_patients, train_fold, train_folds, CVResult, mil_precision
+from amlnb.stats import reported
 
 def epoch_time(store, cache, encoder, fold, recompute:bool, bs:int=8):
     seed_everything(0)
@@ -53,9 +59,26 @@ if __name__ == '__main__':
     t_cv = time.perf_counter() - t0
     epochs = [len(f.history) for f in cv.folds]
     print(f"5-fold cross_validate on cached features: {t_cv:.1f} s ({sum(epochs)} epochs in all, early stopping; test macro-F1 {cv.metrics.loc['mean', 'macro_f1']:.3f})")
-    fold = patient_splits(_patients_of(store))[0]
+    fold = patient_splits(bag_patients(store))[0]
     enc = load_encoder(enc_path)
     t_feat = epoch_time(store, cache, enc, fold, recompute=False)
     t_rec = epoch_time(store, cache, enc, fold, recompute=True)
     print(f"one epoch over {len(fold.train)} training bags: features {t_feat:.2f} s | recomputing through the encoder {t_rec:.1f} s")
     print(f"ratio recompute / features: {t_rec / t_feat:.0f}x")
+    from amlnb.experiment import label_subset
+    pats, seed = bag_patients(store), 42
+    groups = {f: [(label_subset(fo, pats, f, seed, d), store, seed) for d in (range(3) if f < 1 else [0])
+                  for fo in patient_splits(pats, seed=seed)] for f in (0.1, 0.25, 0.5, 1.0)}
+    n = sum(len(g) for g in groups.values())
+    f1 = lambda rs: np.mean([reported(CVResult(rs[i:i + 5], list(rs[0].classes)).patients.assign(seed=0)) for i in range(0, len(rs), 5)])
+    t0 = time.perf_counter()
+    one = {f: [train_fold(fo, st, preset=p, seed=sd, device='cpu') for fo, st, sd in g] for f, g in groups.items()}
+    t_one = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    side = {f: train_folds(g, p, device='cpu') for f, g in groups.items()}
+    t_side = time.perf_counter() - t0
+    prec = 'bf16' if mil_precision('auto', 'cpu') is not None else 'fp32'
+    print(f"{n} MIL models (a seed's 5-fold CV + 3 draws at 10/25/50%): one at a time (train_fold, fp32) {t_one:.1f} s | "
+          f"side by side (train_folds, {prec}) {t_side:.1f} s")
+    print(f"ratio one at a time / side by side: {t_one / t_side:.2f}x")
+    for f in groups: print(f"  fraction {f:.2f}: mean test macro-F1 over draws, train_fold {f1(one[f]):.3f} | train_folds {f1(side[f]):.3f}")

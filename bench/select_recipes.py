@@ -7,20 +7,25 @@ configurations of the generator that the experiment never reads:
 - `dev-rgb`: SynthAML seed 2, another stain family ('rgb': hue, saturation, channel gains and gammas,
   an illumination ramp), with its own companion set (seed 2, 'rgb').
 
-(The evaluation set is SynthAML seed 0 with its companion seed 0.) Every method gets the same candidates
-and the demo schedule:
+(The evaluation set is SynthAML seed 0 with its companion seed 0.) Every method gets the same number of
+candidates and the demo schedule; each candidate changes one thing of `generic`:
 
-- `generic`      the generic stain augmentation, the preset's learning rate;
-- `generic-2xlr` the same at twice the learning rate;
-- `od`           the generator's own stain family as augmentation (the oracle), the preset's learning rate:
-                 not a candidate, it measures what replacing the oracle costs or gains.
+- `generic`        the generic stain augmentation at the method's base learning rate (`BASE_LR`);
+- `generic-2xlr`   the same at twice the learning rate;
+- `generic-0.5xlr` the same at half the learning rate;
+- `generic-own`    one knob of the method's own (`OWN`): the one its authors name as the first to try;
+- `od`             the generator's own stain family as augmentation (the oracle), at the base learning rate:
+                   not a candidate, it measures what replacing the oracle costs or gains.
 
 plus the untrained encoder (`random`), and one precision check (SimCLR `generic` in fp32, against the default).
 Each encoder is judged by `evaluate_encoder` on the probe patients of the development set's companion:
 kNN over Matek's classes on cells no encoder trained on. A method's chosen candidate is the one with
 the best mean kNN over the two configurations. Encoders are cached under bench/_out/home (rerun to resume).
 
-    python bench/select_recipes.py            # about 45 minutes on the 2-core CPU, alone
+Each row of the log records the key of the encoder it measured; a row whose encoder is no longer the one its
+recipe gives (a changed preset or default) is measured again.
+
+    python bench/select_recipes.py            # about 70 minutes on the 2-core CPU, alone
 """
 import os, sys, json, time, argparse
 from pathlib import Path
@@ -32,15 +37,24 @@ import pandas as pd
 from amlnb.core import get_preset
 from amlnb.synth import make_synth_dataset, make_synth_matek
 from amlnb.data import CellCache
-from amlnb.ssl import pretrain, evaluate_encoder, labelled_cells, get_recipe
+from amlnb.ssl import pretrain, evaluate_encoder, labelled_cells
+from amlnb.models import load_encoder
 
 CONFIGS = {'dev-od': dict(seed=1, stain_model='od'), 'dev-rgb': dict(seed=2, stain_model='rgb')}
 METHODS = ('supervised', 'simclr', 'swav', 'dino')
 
-def candidates(method:str, preset) -> dict:
-    "name -> recipe overrides; the same three for every method"
-    lr = get_recipe(method, preset).lr
-    return {'generic': {}, 'generic-2xlr': {'lr': 2 * lr}, 'od': {'views': {'stain': 'od'}}}
+FIXED = {'supervised': {'epochs': 15}}   # budget, not chosen: the supervised baseline's epochs on its smaller labelled set
+BASE_LR = {'dino': 2e-3}          # the method's base learning rate (default 1e-3): fixed here, not read from the preset it chooses
+OWN = {'supervised': {'wd': 0.05},               # stronger weight decay for a short supervised schedule
+       'simclr': {'temperature': 0.1},           # a sharper NT-Xent
+       'swav': {'n_local': 2},                   # fewer small crops
+       'dino': {'norm_last_layer': True}}        # a weight-normalised last layer: DINO's stable setting
+
+def candidates(method:str) -> dict:
+    "name -> recipe overrides; the same number for every method, each one change from `generic`"
+    lr = BASE_LR.get(method, 1e-3)
+    return {'generic': {'lr': lr}, 'generic-2xlr': {'lr': 2 * lr}, 'generic-0.5xlr': {'lr': lr / 2},
+            'generic-own': {'lr': lr, **OWN[method]}, 'od': {'lr': lr, 'views': {'stain': 'od'}}}
 
 def dev_sets(name:str, preset, patients_per_class:int):
     "(CellCache of the development SynthAML, CellCache of its companion) for configuration `name`"
@@ -55,24 +69,26 @@ def main():
     ap.add_argument('--patients-per-class', type=int, default=12, help="patients per class of each development SynthAML")
     ap.add_argument('--methods', default=','.join(METHODS))
     a = ap.parse_args()
-    p = get_preset('demo')
+    p = get_preset('demo', recipes=FIXED)       # the demo schedule, none of the choices this script makes
     OUT.mkdir(exist_ok=True)
     log = OUT/'select_recipes.jsonl'
-    done = {(r['config'], r['method'], r['candidate']): r for r in map(json.loads, log.read_text().splitlines())} if log.exists() else {}
+    done = {(r['config'], r['method'], r['candidate']): r for r in map(json.loads, log.read_text().splitlines())} if log.exists() else {}  # last row wins
     runs = [(cfg, 'random', 'untrained', None) for cfg in CONFIGS]
-    runs += [(cfg, m, name, ov) for m in a.methods.split(',') for name, ov in candidates(m, p).items() for cfg in CONFIGS]
-    runs += [(cfg, 'simclr', 'generic-fp32', {'precision': 'fp32'}) for cfg in CONFIGS]
+    runs += [(cfg, m, name, ov) for m in a.methods.split(',') for name, ov in candidates(m).items() for cfg in CONFIGS]
+    runs += [(cfg, 'simclr', 'generic-fp32', {**candidates('simclr')['generic'], 'precision': 'fp32'}) for cfg in CONFIGS]
     print(f"{len(runs)} runs on {', '.join(CONFIGS)}; demo schedule: {p.ssl_epochs} epochs at {p.ssl_size} px, batch {p.ssl_batch_size}", flush=True)
     for cfg, m, name, ov in runs:
-        if (cfg, m, name) in done: continue
         data, comp = dev_sets(cfg, p, a.patients_per_class)
         t = time.time()
         enc = pretrain(m, data, preset=p, seed=0, recipe=ov, supervised_data=comp, progress=False, monitor=False)
-        secs = time.time() - t
-        row = dict(config=cfg, method=m, candidate=name, overrides=ov, seconds=round(secs, 1), **evaluate_encoder(enc, comp))
+        secs, key = time.time() - t, load_encoder(enc).meta['key']
+        if done.get((cfg, m, name), {}).get('key') == key: continue
+        prev = done.get((cfg, m, name), {}).get('seconds')
+        row = dict(config=cfg, method=m, candidate=name, overrides=ov, key=key,
+                   seconds=round(secs if secs > 5 or prev is None else prev, 1), **evaluate_encoder(enc, comp))
         done[(cfg, m, name)] = row
         with open(log, 'a') as f: f.write(json.dumps(row) + '\n')
-        print(f"{cfg:8s} {m:10s} {name:13s} kNN {row['knn_cell_type']:.3f}  malignant {row['knn_malignant_bal']:.3f}  ({secs:.0f} s)", flush=True)
+        print(f"{cfg:8s} {m:10s} {name:15s} kNN {row['knn_cell_type']:.3f}  malignant {row['knn_malignant_bal']:.3f}  ({row['seconds']:.0f} s)", flush=True)
     df = pd.DataFrame(done.values())
     table = df.pivot_table(index=['method', 'candidate'], columns='config', values='knn_cell_type')
     table['mean'] = table.mean(1)
