@@ -76,6 +76,10 @@ def amlnb_home(*parts:str, # optional sub-folders, created on demand
     return path
 
 # %% ../nbs/00_core.ipynb #a108ddb1
+def _umask() -> int:
+    m = os.umask(0); os.umask(m)
+    return m
+
 class atomic_path:
     "Context manager yielding a temporary path beside `path`; renamed onto `path` only if the block succeeds"
     def __init__(self, path:str|Path): self.path = Path(path)
@@ -86,7 +90,9 @@ class atomic_path:
         self.tmp = Path(tmp)
         return self.tmp
     def __exit__(self, exc_type, exc, tb):
-        if exc_type is None: os.replace(self.tmp, self.path)
+        if exc_type is None:
+            if self.tmp.is_file(): os.chmod(self.tmp, 0o666 & ~_umask())   # mkstemp makes it private; a published file gets the usual mode
+            os.replace(self.tmp, self.path)
         else: self.tmp.unlink(missing_ok=True)
         return False
 
