@@ -22,9 +22,9 @@ from .stats import fold_scores, reported, hierarchical_bootstrap, paired_permuta
 from .interpret import attention_summary, plot_f1, plot_confusion, plot_top_cells, plot_paper_umap, plot_attention_columns
 
 # %% auto #0
-__all__ = ['CV_VERSION', 'MODELS', 'METRICS', 'CI_METRICS', 'REGIMES', 'label_subset', 'cached_cvs', 'cached_cv', 'Experiment',
-           'run_experiment', 'label_efficiency_table', 'plot_label_efficiency', 'plot_intervals', 'plot_summary',
-           'write_report']
+__all__ = ['CV_VERSION', 'MODELS', 'METRICS', 'CI_METRICS', 'REGIMES', 'label_subset', 'cached_cvs', 'cached_cv', 'seed_patients',
+           'Experiment', 'run_experiment', 'label_efficiency_table', 'plot_label_efficiency', 'plot_intervals',
+           'plot_summary', 'write_report']
 
 # %% ../nbs/10_experiment.ipynb #232afe60
 def label_subset(fold:Fold, # a fold of `patient_splits`
@@ -133,6 +133,11 @@ def cached_cv(store, # a FeatureStore of every cell, or one per fold (strict pre
 METRICS = ('macro_f1', 'balanced_accuracy', 'weighted_f1', 'accuracy', 'auroc')   # reported per method: mean ± sd over seeds × folds
 CI_METRICS = ('macro_f1', 'balanced_accuracy')                                    # ... with a hierarchical bootstrap interval
 
+def seed_patients(results:dict, # (method, model) -> [CVResult of each seed]
+                  seeds:list, method:str, model:str='attention') -> pd.DataFrame:
+    "Every tested patient's prediction under every seed, tagged with its seed: the input of `amlnb.stats`"
+    return pd.concat([r.patients.assign(seed=s) for s, r in zip(seeds, results[(method, model)])], ignore_index=True)
+
 @dataclass
 class Experiment:
     "What `run_experiment` produced; `out` holds the report"
@@ -154,7 +159,7 @@ class Experiment:
 
     def patients(self, method:str, model:str='attention') -> pd.DataFrame:
         "Every tested patient's prediction under every seed: seed, fold, patient_id, label, pred, p_<class>"
-        return pd.concat([r.patients.assign(seed=s) for s, r in zip(self.config['seeds'], self.results[(method, model)])], ignore_index=True)
+        return seed_patients(self.results, self.config['seeds'], method, model)
 
     def recipe_table(self) -> pd.DataFrame:
         "The recipe of every method, one column each (`ssl.recipe_table`)"
@@ -331,7 +336,7 @@ def run_experiment(data=None, # dataset root in the real layout; None: the prese
             _log(f"[seed {s}, {m}] macro-F1 {f1:.3f}" + (f", kNN cell type {knn[m][-1]['knn_cell_type']:.3f}" if probe is not None else '')
                  + f"  (pretrain {t_pre:.0f} s, features {t_feat:.0f} s, MIL {t_cv:.0f} s{' cached' if reused else ''}, "
                  f"baselines {t_base:.0f} s, label efficiency {t_eff:.0f} s)", progress)
-    exp_pats = lambda m, model='attention': pd.concat([_tag(r, s) for s, r in zip(seeds, results[(m, model)])], ignore_index=True)
+    exp_pats = lambda m, model='attention': seed_patients(results, seeds, m, model)
     classes = list(BAG_LABELS)
     rows, mrows = [], []
     for m in methods:

@@ -76,9 +76,8 @@ def per_class_auroc(y, probs) -> np.ndarray:
 def auroc(y, probs):
     "Macro one-vs-rest AUROC over the classes with both sides present; NaN if there are none"
     a = np.atleast_2d(per_class_auroc(y, probs))
-    with np.errstate(invalid='ignore'), __import__('warnings').catch_warnings():
-        __import__('warnings').simplefilter('ignore', RuntimeWarning)
-        return _out(np.nanmean(a, -1), y)
+    ok = ~np.isnan(a)
+    with np.errstate(invalid='ignore'): return _out(np.where(ok, a, 0).sum(-1) / ok.sum(-1), y)   # 0/0: NaN where no class has both sides
 
 # %% ../nbs/05b_metrics.ipynb #23993043
 def confusion(y, pred, n_classes:int) -> np.ndarray:

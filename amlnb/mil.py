@@ -190,6 +190,20 @@ class FoldResult:
         chose = f"best epoch {self.best_epoch}" if self.best_epoch >= 0 else ', '.join(f"{k} {v}" for k, v in self.info.items())
         return f"FoldResult(k={self.k}: test macro-F1 {t['macro_f1']:.3f}, accuracy {t['accuracy']:.3f}, {chose})"
 
+def _predicted(k:int, # the fold
+               parts:list, # (part name, BagDataset, probabilities (B,C), raw attention per bag or None) per part
+               classes) -> tuple:
+    "A fold's (patients, attention, positions, metrics) from its predicted parts: one row per patient with its class probabilities"
+    rows, attention, positions, metrics = [], {}, {}, {}
+    for part, ds, probs, attn in parts:
+        metrics[part] = mil_metrics(ds.labels, probs, classes)
+        for j, (pid, label, pr, pos) in enumerate(zip(ds.patients, ds.labels, probs, ds.positions)):
+            rows.append({'patient_id': pid, 'part': part, 'fold': k, 'label': classes[label],
+                         'pred': classes[int(pr.argmax())], **{f'p_{c}': float(v) for c, v in zip(classes, pr)}})
+            positions[pid] = pos
+            if attn is not None: attention[pid] = attn[j]
+    return pd.DataFrame(rows), attention, positions, metrics
+
 @torch.no_grad()
 def predict_bags(model:nn.Module, ds:BagDataset, device=None) -> tuple:
     "Class probabilities (B,C) and raw attention (list of (K,n)) of every bag, one bag at a time"
@@ -255,15 +269,8 @@ def train_fold(fold:Fold|int, # a Fold of `patient_splits`, or its number
                     learn.fit(p.mil_epochs, p.mil_lr, cbs=cbs)
         history = [[float(v) for v in row] for row in learn.recorder.values]
     best = int(np.argmin([h[1] for h in history])) if history else 0
-    rows, attention, positions, metrics = [], {}, {}, {}
-    for part, ds in (('valid', valid_ds), ('test', test_ds)):
-        probs, attn = predict_bags(model, ds, device)
-        metrics[part] = mil_metrics(ds.labels, probs, classes)
-        for pid, label, pr, a, pos in zip(ds.patients, ds.labels, probs, attn, ds.positions):
-            rows.append({'patient_id': pid, 'part': part, 'fold': fold.k, 'label': classes[label],
-                         'pred': classes[int(pr.argmax())], **{f'p_{c}': float(v) for c, v in zip(classes, pr)}})
-            attention[pid], positions[pid] = a, pos
-    return FoldResult(fold.k, pd.DataFrame(rows), attention, positions, metrics, history, best, list(classes))
+    parts = [(part, ds, *predict_bags(model, ds, device)) for part, ds in (('valid', valid_ds), ('test', test_ds))]
+    return FoldResult(fold.k, *_predicted(fold.k, parts, classes), history, best, list(classes))
 
 # %% ../nbs/08_mil.ipynb #f7ca3a7e
 @dataclass
@@ -350,15 +357,8 @@ def pooled_fold(fold:Fold|int, # a Fold of `patient_splits`, or its number
             loss = log_loss(y[1], _class_probs(clf, X[1], len(classes)), labels=list(range(len(classes))))
             if best is None or loss < best[0]: best = (loss, C, clf)
     _, C, clf = best
-    rows, positions, metrics = [], {}, {}
-    for part, ds, Xp in (('valid', sets[1], X[1]), ('test', sets[2], X[2])):
-        probs = _class_probs(clf, Xp, len(classes))
-        metrics[part] = classification_metrics(ds.labels, probs, classes)
-        for pid, label, pr, pos in zip(ds.patients, ds.labels, probs, ds.positions):
-            rows.append({'patient_id': pid, 'part': part, 'fold': fold.k, 'label': classes[label],
-                         'pred': classes[int(pr.argmax())], **{f'p_{c}': float(v) for c, v in zip(classes, pr)}})
-            positions[pid] = pos
-    return FoldResult(fold.k, pd.DataFrame(rows), {}, positions, metrics, [], -1, list(classes), info={'C': C, 'pool': pool})
+    parts = [(part, ds, _class_probs(clf, Xp, len(classes)), None) for part, ds, Xp in (('valid', sets[1], X[1]), ('test', sets[2], X[2]))]
+    return FoldResult(fold.k, *_predicted(fold.k, parts, classes), [], -1, list(classes), info={'C': C, 'pool': pool})
 
 # %% ../nbs/08_mil.ipynb #ea0666ce
 class StackedAdam:
@@ -399,7 +399,6 @@ class MILStack:
         if models is None: return self._f(self.params, self.buffers, X, mask)
         i = torch.as_tensor(models, device=X.device)
         return self._f({k: v[i] for k, v in self.params.items()}, {k: v[i] for k, v in self.buffers.items()}, X, mask)
-    def __len__(self) -> int: return next(iter(self.params.values())).shape[0]
     def model(self, i:int, template:AttentionMIL) -> AttentionMIL:
         "Model i as a plain `AttentionMIL` (a copy of `template` with its weights)"
         m = copy.deepcopy(template)
@@ -438,7 +437,8 @@ def train_folds(jobs:list, # (fold, FeatureStore, seed) per model: a Fold of `pa
     dtype, C, bags = mil_precision(precision, device), len(classes), {}
     data, models = [], []
     for fold, store, seed in jobs:
-        b = bags.setdefault(id(store), _Bags(store, classes))
+        if id(store) not in bags: bags[id(store)] = _Bags(store, classes)   # every bag of a store padded once, shared by its jobs
+        b = bags[id(store)]
         seed_everything(seed)
         models.append(AttentionMIL(store.features.shape[1], C, hidden=hidden, per_class_attention=per_class_attention).to(device))
         tr, va, te = (b.rows(pats) for pats in (fold.train, fold.valid, fold.test))
@@ -504,17 +504,12 @@ def train_folds(jobs:list, # (fold, FeatureStore, seed) per model: a Fold of `pa
     for i, d in enumerate(data):
         model, b = stack.model(i, template).to(device), d['bags']
         mu, sd = d['mu'].numpy(), d['sd'].numpy()
-        rows, attention, positions, metrics = [], {}, {}, {}
+        parts = []
         for part, r in (('valid', d['va']), ('test', d['te'])):
             ds = BagDataset([(b.ds.bags[j] - mu) / sd for j in r], b.ds.labels[r], [b.ds.patients[j] for j in r], classes,
                             [b.ds.positions[j] for j in r])
-            probs, attn = predict_bags(model, ds, device)
-            metrics[part] = classification_metrics(ds.labels, probs, classes)
-            for pid, label, pr, a, pos in zip(ds.patients, ds.labels, probs, attn, ds.positions):
-                rows.append({'patient_id': pid, 'part': part, 'fold': d['fold'].k, 'label': classes[label],
-                             'pred': classes[int(pr.argmax())], **{f'p_{c}': float(v) for c, v in zip(classes, pr)}})
-                attention[pid], positions[pid] = a, pos
-        out.append(FoldResult(d['fold'].k, pd.DataFrame(rows), attention, positions, metrics, history[i], int(best_epoch[i]), list(classes),
+            parts.append((part, ds, *predict_bags(model, ds, device)))
+        out.append(FoldResult(d['fold'].k, *_predicted(d['fold'].k, parts, classes), history[i], int(best_epoch[i]), list(classes),
                               info={'trainer': 'train_folds', 'precision': 'bf16' if dtype is not None else 'fp32'}))
     return out
 

@@ -49,12 +49,12 @@ def reported(patients:pd.DataFrame, metric:str='macro_f1', classes=BAG_LABELS) -
     return float(fold_scores(patients, metric, classes).groupby('seed').mean().mean())
 
 # %% ../nbs/09b_stats.ipynb #c7e85d22
-def _paired(a:dict, b:dict|None) -> dict:
-    if b is None: return a
+def _paired(a:dict, b:dict|None):
+    "Refuse two results that are not paired: other seeds, folds or patients"
+    if b is None: return
     if a.keys() != b.keys(): raise ValueError("paired statistics need the same seeds and folds in both results")
     for sk in a:
         if not np.array_equal(a[sk][3], b[sk][3]): raise ValueError(f"paired statistics need the same patients in both results (seed, fold {sk})")
-    return a
 
 def hierarchical_bootstrap(patients:pd.DataFrame, # per-patient test predictions (see `fold_scores`)
                            metric:str='macro_f1', classes=BAG_LABELS,
@@ -62,8 +62,8 @@ def hierarchical_bootstrap(patients:pd.DataFrame, # per-patient test predictions
                            n_boot:int=2000, alpha:float=0.05, seed:int=0) -> dict:
     "The reported value (or paired difference) and its (1-alpha) bootstrap interval over seeds and, within them, patients"
     f = _score(metric, classes)
-    ga = _paired(_groups(patients, classes), None if other is None else _groups(other, classes))
-    gb = _groups(other, classes) if other is not None else None
+    ga, gb = _groups(patients, classes), None if other is None else _groups(other, classes)
+    _paired(ga, gb)
     seeds = sorted({s for s, _ in ga})
     folds = {s: sorted(k for t, k in ga if t == s) for s in seeds}
     S, rng = len(seeds), np.random.default_rng(seed)
@@ -91,7 +91,8 @@ def paired_permutation(a:pd.DataFrame, b:pd.DataFrame, # per-patient test predic
                        metric:str='macro_f1', classes=BAG_LABELS, n_perm:int=2000, seed:int=0) -> tuple:
     "(reported a - reported b, its two-sided permutation p-value), swaps stratified by seed"
     f = _score(metric, classes)
-    ga, gb = _paired(_groups(a, classes), _groups(b, classes)), _groups(b, classes)
+    ga, gb = _groups(a, classes), _groups(b, classes)
+    _paired(ga, gb)
     seeds = sorted({s for s, _ in ga})
     rng = np.random.default_rng(seed)
     obs, perm = 0.0, np.zeros(n_perm)
