@@ -183,9 +183,10 @@ PRESETS = {
     'tiny': Preset('tiny', size=32, patients_per_class=5, cells_per_patient=(8, 16), stem='imagenet',
                    ssl_batch_size=32, ssl_epochs=1, ssl_lr=1e-3, mil_epochs=3, mil_patience=2, mil_lr=1e-3),
     'demo': Preset('demo', size=64, patients_per_class=20, cells_per_patient=(50, 110), stem='imagenet',
-                   ssl_batch_size=128, ssl_epochs=3, ssl_lr=2e-3, mil_epochs=60, mil_patience=10, mil_lr=5e-4, ssl_size=48,
-                   recipes={'supervised': dict(epochs=15), 'swav': dict(lr=1e-3, n_local=2), 'dino': dict(norm_last_layer=True)}),
-                   # ssl_lr and the swav / dino fields: chosen on development data by bench/select_recipes.py
+                   ssl_batch_size=128, ssl_epochs=3, ssl_lr=2e-3, mil_epochs=60, mil_patience=10, mil_lr=5e-4, ssl_size=32,
+                   recipes={'supervised': dict(epochs=20), 'swav': dict(lr=1e-3, n_local=0, epochs=4),
+                            'dino': dict(norm_last_layer=True, n_local=0, size=40, epochs=2)}),
+                   # ssl_lr, ssl_size and the per-method fields: chosen on development data by bench/select_recipes.py
     'paper': Preset('paper', size=144, patients_per_class=40, cells_per_patient=(100, 500), stem='imagenet',
                     ssl_batch_size=256, ssl_epochs=100, ssl_lr=1e-3, mil_epochs=150, mil_patience=20, mil_lr=5e-5,
                     max_cells=None, num_workers=8),

@@ -651,6 +651,9 @@ class CellDataset:
         idxs = np.asarray(idxs, dtype=np.int64)
         x = torch.from_numpy(self.cache.batch(self.positions[idxs])).permute(0, 3, 1, 2).contiguous()
         return x, torch.from_numpy(self.labels[idxs])
+    def new_empty(self):
+        "The same vocabulary and no cells (what `learn.export()` keeps of the data: no images, no cache)"
+        return CellDataset(None, np.zeros(0, np.int64), np.zeros(0, np.int64), self.vocab)
     @property
     def patients(self) -> list:
         "The patient ids in this dataset"

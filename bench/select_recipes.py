@@ -22,15 +22,26 @@ Each encoder is judged by `evaluate_encoder` on the probe patients of the develo
 kNN over Matek's classes on cells no encoder trained on. A method's chosen candidate is the one with
 the best mean kNN over the two configurations. Encoders are cached under bench/_out/home (rerun to resume).
 
-Each row of the log records the key of the encoder it measured; a row whose encoder is no longer the one its
-recipe gives (a changed preset or default) is measured again.
+Stage 2, the schedule (`--stage schedule`). Three seeds of the demo must fit 30 minutes on the 2-core CPU, and with
+stage 1's schedule (3 epochs of 48 px views, the local crops of SwAV and DINO) they took 39.8 minutes, 71% of it
+pretraining. So every method's stage-1 choice (`STAGE1`) is measured again at three cheaper schedules, the same three
+for every method (`SCHEDULES`): 32 px views for as many epochs, 32 px views for 4/3 as many, 40 px views for 2/3 as
+many (the supervised baseline's 15 epochs scale the same way). At this budget no method gets local crops: each step
+of every method sees two views per cell (the supervised baseline one), so SwAV and DINO cost about what SimCLR does.
+The chosen schedule is the candidate with the best mean kNN over the two configurations; stage 1's 48 px schedule is
+not a candidate (it is over the budget), only the reference for what the cheaper schedule costs.
 
-    python bench/select_recipes.py            # about 70 minutes on the 2-core CPU, alone
+Each row of the log records the key of the encoder it measured; a row whose encoder is no longer the one its
+recipe gives (a changed preset or default) is measured again. The log is kept in bench/records/.
+
+    python bench/select_recipes.py                    # stage 1: about 70 minutes on the 2-core CPU, alone
+    python bench/select_recipes.py --stage schedule   # stage 2: about 17 minutes
 """
 import os, sys, json, time, argparse
 from pathlib import Path
 
 OUT = Path(__file__).parent/'_out'
+RECORDS = Path(__file__).parent/'records'
 os.environ.setdefault('AMLNB_HOME', str(OUT/'home'))
 import warnings; warnings.filterwarnings('ignore')
 import pandas as pd
@@ -50,6 +61,16 @@ OWN = {'supervised': {'wd': 0.05},               # stronger weight decay for a s
        'swav': {'n_local': 2},                   # fewer small crops
        'dino': {'norm_last_layer': True}}        # a weight-normalised last layer: DINO's stable setting
 
+# stage 1's choice per method (its table: bench/RESULTS.md, "Choosing the recipes"): the base of stage 2
+STAGE1 = {'supervised': ('generic-2xlr', {'lr': 2e-3}), 'simclr': ('generic-2xlr', {'lr': 2e-3}),
+          'swav': ('generic-own', {'lr': 1e-3, 'n_local': 2}), 'dino': ('generic-own', {'lr': 2e-3, 'norm_last_layer': True})}
+SCHEDULES = {'32px': (32, 1), '32px-4/3ep': (32, 4/3), '40px-2/3ep': (40, 2/3)}   # name -> (view side, epochs factor)
+
+def schedules(method:str, epochs:int) -> dict:
+    "name -> recipe overrides of stage 2: the stage-1 choice at each cheaper schedule, without local crops"
+    base = {**STAGE1[method][1], **({'n_local': 0} if method in ('swav', 'dino') else {})}
+    return {name: {**base, 'size': size, 'epochs': round(epochs * f)} for name, (size, f) in SCHEDULES.items()}
+
 def candidates(method:str) -> dict:
     "name -> recipe overrides; the same number for every method, each one change from `generic`"
     lr = BASE_LR.get(method, 1e-3)
@@ -64,19 +85,9 @@ def dev_sets(name:str, preset, patients_per_class:int):
     comp = make_synth_matek(preset=preset.name, seed=c['seed'], size=preset.size, stain_model=c['stain_model'], progress=False)
     return CellCache.from_folder(root, size=preset.size), labelled_cells(comp, preset.size)
 
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument('--patients-per-class', type=int, default=12, help="patients per class of each development SynthAML")
-    ap.add_argument('--methods', default=','.join(METHODS))
-    a = ap.parse_args()
-    p = get_preset('demo', recipes=FIXED)       # the demo schedule, none of the choices this script makes
-    OUT.mkdir(exist_ok=True)
-    log = OUT/'select_recipes.jsonl'
-    done = {(r['config'], r['method'], r['candidate']): r for r in map(json.loads, log.read_text().splitlines())} if log.exists() else {}  # last row wins
-    runs = [(cfg, 'random', 'untrained', None) for cfg in CONFIGS]
-    runs += [(cfg, m, name, ov) for m in a.methods.split(',') for name, ov in candidates(m).items() for cfg in CONFIGS]
-    runs += [(cfg, 'simclr', 'generic-fp32', {**candidates('simclr')['generic'], 'precision': 'fp32'}) for cfg in CONFIGS]
-    print(f"{len(runs)} runs on {', '.join(CONFIGS)}; demo schedule: {p.ssl_epochs} epochs at {p.ssl_size} px, batch {p.ssl_batch_size}", flush=True)
+def measure(runs, p, a, log, done) -> pd.DataFrame:
+    "Pretrain and judge every run not yet in the log with its current key; the log's rows as a table"
+    print(f"{len(runs)} runs on {', '.join(CONFIGS)}; base schedule: {p.ssl_epochs} epochs at {p.ssl_size} px, batch {p.ssl_batch_size}", flush=True)
     for cfg, m, name, ov in runs:
         data, comp = dev_sets(cfg, p, a.patients_per_class)
         t = time.time()
@@ -90,12 +101,37 @@ def main():
         with open(log, 'a') as f: f.write(json.dumps(row) + '\n')
         print(f"{cfg:8s} {m:10s} {name:15s} kNN {row['knn_cell_type']:.3f}  malignant {row['knn_malignant_bal']:.3f}  ({row['seconds']:.0f} s)", flush=True)
     df = pd.DataFrame(done.values())
+    return df[[(r.config, r.method, r.candidate) in {(c, m, n) for c, m, n, _ in runs} for r in df.itertuples()]]
+
+def knn_table(df) -> pd.DataFrame:
     table = df.pivot_table(index=['method', 'candidate'], columns='config', values='knn_cell_type')
     table['mean'] = table.mean(1)
+    return table
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument('--patients-per-class', type=int, default=12, help="patients per class of each development SynthAML")
+    ap.add_argument('--methods', default=','.join(METHODS))
+    ap.add_argument('--stage', choices=('methods', 'schedule'), default='methods', help="stage 1 (methods' knobs) or stage 2 (the schedule)")
+    a = ap.parse_args()
+    p = get_preset('demo', recipes=FIXED)       # the demo schedule, none of the choices this script makes
+    OUT.mkdir(exist_ok=True); RECORDS.mkdir(exist_ok=True)
+    log = RECORDS/'select_recipes.jsonl'
+    done = {(r['config'], r['method'], r['candidate']): r for r in map(json.loads, log.read_text().splitlines())} if log.exists() else {}  # last row wins
+    methods = a.methods.split(',')
+    runs = [(cfg, 'random', 'untrained', None) for cfg in CONFIGS]
+    if a.stage == 'schedule':
+        eps = lambda m: FIXED.get(m, {}).get('epochs', p.ssl_epochs)
+        runs += [(cfg, m, name, ov) for m in methods for name, ov in schedules(m, eps(m)).items() for cfg in CONFIGS]
+        return report_schedule(measure(runs, p, a, log, done), methods)
+    runs += [(cfg, m, name, ov) for m in methods for name, ov in candidates(m).items() for cfg in CONFIGS]
+    runs += [(cfg, 'simclr', 'generic-fp32', {**candidates('simclr')['generic'], 'precision': 'fp32'}) for cfg in CONFIGS]
+    df = measure(runs, p, a, log, done)
+    table = knn_table(df)
     base = table.loc[('random', 'untrained')]
     lines = ['## kNN cell type (Matek classes) on the development companions\' probe patients', '', table.round(3).to_markdown(), '']
     chosen = []
-    for m in a.methods.split(','):
+    for m in methods:
         t = table.loc[m]
         pick = t.loc[[c for c in t.index if c.startswith('generic') and c != 'generic-fp32']]['mean'].idxmax()
         chosen.append(dict(method=m, chosen=pick, **{f'{c} kNN': t.loc[pick, c] for c in CONFIGS},
@@ -105,6 +141,24 @@ def main():
     secs = df.groupby(['method', 'candidate']).seconds.mean().unstack()
     lines += ['## Seconds per pretraining (mean of the two configurations)', '', secs.round(0).to_markdown(), '']
     (OUT/'select_recipes.md').write_text('\n'.join(lines))
+    print('\n'.join(lines))
+
+def report_schedule(df, methods):
+    "Stage 2's tables: kNN per schedule, the choice with its margins over the untrained encoder, seconds"
+    table = knn_table(df)
+    base = table.loc[('random', 'untrained')]
+    lines = ['## Stage 2: kNN cell type per schedule on the development companions\' probe patients', '', table.round(3).to_markdown(), '']
+    chosen = []
+    for m in methods:
+        t = table.loc[m]
+        pick = t['mean'].idxmax()
+        chosen.append(dict(method=m, chosen=pick, **{f'{c} kNN': t.loc[pick, c] for c in CONFIGS},
+                           **{f'{c} margin over untrained': t.loc[pick, c] - base[c] for c in CONFIGS}))
+    lines += ['## Stage 2: chosen schedule', '', pd.DataFrame(chosen).set_index('method').round(3).to_markdown(), '']
+    secs = df.groupby(['method', 'candidate']).seconds.mean().unstack()
+    lines += ['## Stage 2: seconds per pretraining (mean of the two configurations)', '', secs.round(0).to_markdown(), '']
+    (OUT/'select_schedule.md').write_text('\n'.join(lines))
+    (RECORDS/'select_schedule.md').write_text('\n'.join(lines))
     print('\n'.join(lines))
 
 if __name__ == '__main__': main()
