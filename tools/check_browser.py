@@ -9,8 +9,10 @@ Chromium through Playwright, picks another patient and checks that the gallery c
     python tools/check_browser.py [--shot FILE]     # needs: apt install chromium; pip install voila playwright
 
 `check_patient_browser()` returns what it saw, or raises `Skip` with one line saying what is missing.
+Playwright's synchronous API refuses to run inside an asyncio loop (a Jupyter kernel), so a notebook
+runs this file as a process: `python tools/check_browser.py --json`.
 """
-import os, shutil, socket, subprocess, sys, tempfile, time, argparse
+import os, json, shutil, socket, subprocess, sys, tempfile, time, argparse
 from pathlib import Path
 
 CHROMIUM = shutil.which('chromium') or shutil.which('chromium-browser')
@@ -85,8 +87,12 @@ def check_patient_browser(shot:str|Path|None=None, # where to save a screenshot 
 if __name__ == '__main__':
     ap = argparse.ArgumentParser()
     ap.add_argument('--shot', default=None, help='screenshot file (PNG)')
+    ap.add_argument('--json', action='store_true', help='print what was seen as one JSON line (a skip is {"skipped": why}), exit 0 unless it failed')
     a = ap.parse_args()
     try: r = check_patient_browser(a.shot)
-    except Skip as e: sys.exit(f"skipped: {e}")
+    except Skip as e:
+        if a.json: print(json.dumps({'skipped': str(e)})); sys.exit(0)
+        sys.exit(f"skipped: {e}")
+    if a.json: print(json.dumps(r)); sys.exit(0 if r['changed'] else 1)
     print(f"{len(r['options'])} patients; picked {r['picked']!r}; the gallery changed: {r['changed']}")
     sys.exit(0 if r['changed'] else 1)

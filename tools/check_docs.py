@@ -4,7 +4,7 @@ nbdev builds the docs in two steps: `nbdev-proc-nbs` processes the notebooks int
 the import cells and `show_doc`, and strips what the site hides), then Quarto renders `_proc/` to
 HTML. Quarto has no package on the registries these machines reach, so the site itself renders on
 GitHub; here each processed page is rendered with nbconvert (figures embedded, as Quarto embeds
-them) and opened in Debian's Chromium through Playwright, which checks that every image loads and
+them; no MathJax, which would come from the internet) and opened in Debian's Chromium through Playwright, which checks that every image loads and
 that no traceback shows. Screenshots of the landing page and one lesson go to `--shots`.
 
     nbdev-proc-nbs && python tools/check_docs.py [--shots DIR]   # needs: apt install chromium; pip install playwright
@@ -40,7 +40,10 @@ def render(pages:list, out:Path) -> list:
     import nbformat
     ex, html = HTMLExporter(template_name='lab', embed_images=True), []
     for p in pages:
-        body, _ = ex.from_notebook_node(nbformat.read(p, as_version=4))
+        nb = nbformat.read(p, as_version=4)
+        nb.cells = [c for c in nb.cells if c.cell_type != 'raw']   # the front matter, which Quarto reads and does not show
+        for c in nb.cells: c.metadata.pop('execution', None)   # nbdev's timings, which nbformat's schema refuses
+        body, _ = ex.from_notebook_node(nb)
         f = out/(p.stem + '.html'); f.write_text(body); html.append(f)
     return html
 
