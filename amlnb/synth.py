@@ -18,10 +18,10 @@ from fastprogress.fastprogress import progress_bar
 from .core import get_preset, amlnb_home, hash_key, BAG_LABELS, METADATA_COLUMNS
 
 # %% auto #0
-__all__ = ['UM', 'HEALTHY', 'MALIGNANT', 'CELL_TYPES', 'SUBTYPE_CELLS', 'OD', 'SPECS', 'STAIN_MODELS', 'L', 'NR', 'NV', 'NN',
-           'NRBC', 'HEALTHY_DIFF', 'DIFFERENTIAL', 'MATEK_OF', 'smooth_noise', 'sample_stain', 'neutral_stain',
-           'apply_rgb_stain', 'render_cells', 'blur_images', 'show_cells', 'patient_composition', 'make_synth_dataset',
-           'make_synth_matek']
+__all__ = ['UM', 'HEALTHY', 'MALIGNANT', 'CELL_TYPES', 'SUBTYPE_CELLS', 'OD', 'SPECS', 'STAIN_MODELS', 'MAX_LOBES', 'MAX_RODS',
+           'MAX_VACUOLES', 'MAX_NUCLEOLI', 'N_RBC', 'HEALTHY_DIFF', 'DIFFERENTIAL', 'MATEK_OF', 'smooth_noise',
+           'sample_stain', 'neutral_stain', 'apply_rgb_stain', 'render_cells', 'blur_images', 'show_cells',
+           'patient_composition', 'make_synth_dataset', 'make_synth_matek']
 
 # %% ../nbs/01_synth.ipynb #423672a9
 UM = 25.0
@@ -194,15 +194,15 @@ def apply_rgb_stain(img:torch.Tensor, # float images in [0, 1], (B,3,H,W)
 
 
 # %% ../nbs/01_synth.ipynb #8ad9bdd8
-L = 5      # max nucleus lobes
+MAX_LOBES = 5      # max nucleus lobes
 
-NR = 6     # max Auer rods
+MAX_RODS = 6     # max Auer rods
 
-NV = 5     # max vacuoles
+MAX_VACUOLES = 5     # max vacuoles
 
-NN = 3     # max nucleoli
+MAX_NUCLEOLI = 3     # max nucleoli
 
-NRBC = 7   # red-cell candidates per image
+N_RBC = 7   # red-cell candidates per image
 
 def _sample_params(types, g):
     "per-cell morphology parameters (all tensors with a leading batch dim), in µm in the cell's frame"
@@ -210,19 +210,19 @@ def _sample_params(types, g):
     P = dict(
         cx=_u(g, (B,), -1.2, 1.2), cy=_u(g, (B,), -1.2, 1.2), theta=_u(g, (B,), 0, 2 * math.pi),
         harm=_u(g, (B, 3), -0.035, 0.035), phase=_u(g, (B, 3), 0, 2 * math.pi),
-        R=torch.zeros(B), lobe_xy=torch.zeros(B, L, 2), lobe_r=torch.ones(B, L, 2), lobe_on=torch.zeros(B, L, dtype=torch.bool),
+        R=torch.zeros(B), lobe_xy=torch.zeros(B, MAX_LOBES, 2), lobe_r=torch.ones(B, MAX_LOBES, 2), lobe_on=torch.zeros(B, MAX_LOBES, dtype=torch.bool),
         bridge=torch.zeros(B, dtype=torch.bool), lobe_k=torch.full((B,), 0.3),
         indent_xy=torch.zeros(B, 2), indent_r=torch.zeros(B), indent_on=torch.zeros(B, dtype=torch.bool),
         pocket=torch.zeros(B, dtype=torch.bool),
         nuc_dens=torch.zeros(B), clump=torch.zeros(B),
-        nucleoli_xy=torch.zeros(B, NN, 2), nucleoli_r=torch.zeros(B, NN), nucleoli_on=torch.zeros(B, NN, dtype=torch.bool),
+        nucleoli_xy=torch.zeros(B, MAX_NUCLEOLI, 2), nucleoli_r=torch.zeros(B, MAX_NUCLEOLI), nucleoli_on=torch.zeros(B, MAX_NUCLEOLI, dtype=torch.bool),
         cyto_col=torch.zeros(B, 3), cyto_dens=torch.zeros(B),
         fine_col=torch.zeros(B, 3), fine_amt=torch.zeros(B), fine_cov=torch.full((B,), 0.5),
         coarse_col=torch.zeros(B, 3), coarse_amt=torch.zeros(B), coarse_cov=torch.full((B,), 0.5),
         coarse2_col=torch.zeros(B, 3), coarse2_amt=torch.zeros(B), coarse2_cov=torch.full((B,), 0.5),
         over=torch.zeros(B),
-        rod_xy=torch.zeros(B, NR, 2), rod_ang=torch.zeros(B, NR), rod_len=torch.zeros(B, NR), rod_on=torch.zeros(B, NR, dtype=torch.bool),
-        vac_xy=torch.zeros(B, NV, 2), vac_r=torch.zeros(B, NV), vac_on=torch.zeros(B, NV, dtype=torch.bool),
+        rod_xy=torch.zeros(B, MAX_RODS, 2), rod_ang=torch.zeros(B, MAX_RODS), rod_len=torch.zeros(B, MAX_RODS), rod_on=torch.zeros(B, MAX_RODS, dtype=torch.bool),
+        vac_xy=torch.zeros(B, MAX_VACUOLES, 2), vac_r=torch.zeros(B, MAX_VACUOLES), vac_on=torch.zeros(B, MAX_VACUOLES, dtype=torch.bool),
         hof_xy=torch.zeros(B, 2), hof_r=torch.zeros(B), hof_on=torch.zeros(B, dtype=torch.bool),
     )
     for t in sorted(set(types)):
@@ -245,7 +245,7 @@ def _sample_type(P, idx, s, g):
     P['nuc_dens'][idx] = _u(g, (n,), *s['dens'])
     P['clump'][idx] = _u(g, (n,), *s['clump'])
     kind = s['nucleus']
-    xy, r, on = torch.zeros(n, L, 2), torch.ones(n, L, 2), torch.zeros(n, L, dtype=torch.bool)
+    xy, r, on = torch.zeros(n, MAX_LOBES, 2), torch.ones(n, MAX_LOBES, 2), torch.zeros(n, MAX_LOBES, dtype=torch.bool)
     ecc = _u(g, (n, 2), -0.1, 0.1) * R[:, None]
     if kind in ('round', 'kidney', 'cup', 'round_eccentric'):
         on[:, 0] = True
@@ -268,13 +268,13 @@ def _sample_type(P, idx, s, g):
             P['hof_r'][idx] = rn * _u(g, (n,), 0.38, 0.5)
     elif kind == 'segmented':
         k = torch.randint(3, 6, (n,), generator=g)
-        on = torch.arange(L)[None] < k[:, None]
+        on = torch.arange(MAX_LOBES)[None] < k[:, None]
         span = _u(g, (n,), 1.6, 2.4)   # radians covered by the lobes
-        t = torch.arange(L)[None].float() / (k[:, None] - 1).clamp(min=1) - 0.5
-        ang = t * span[:, None] + _u(g, (n, L), -0.15, 0.15)
-        rho = 0.5 * R[:, None] * _u(g, (n, L), 0.9, 1.1)
+        t = torch.arange(MAX_LOBES)[None].float() / (k[:, None] - 1).clamp(min=1) - 0.5
+        ang = t * span[:, None] + _u(g, (n, MAX_LOBES), -0.15, 0.15)
+        rho = 0.5 * R[:, None] * _u(g, (n, MAX_LOBES), 0.9, 1.1)
         xy = torch.stack([rho * torch.cos(ang), rho * torch.sin(ang)], -1) + ecc[:, None]
-        r = rn[:, None, None] * _u(g, (n, L, 2), 0.85, 1.1)
+        r = rn[:, None, None] * _u(g, (n, MAX_LOBES, 2), 0.85, 1.1)
         P['bridge'][idx] = True
     elif kind in ('bilobed', 'butterfly'):
         on[:, :2] = True
@@ -298,26 +298,26 @@ def _sample_type(P, idx, s, g):
             P[key + '_cov'][idx] = _u(g, (n,), *cov)
     if s.get('over'): P['over'][idx] = 1.0
     if 'nucleoli' in s:
-        P['nucleoli_on'][idx] = _count(g, n, *s['nucleoli'], NN)
-        a, d = _u(g, (n, NN), 0, 2 * math.pi), rn[:, None] * _u(g, (n, NN), 0.1, 0.55)
+        P['nucleoli_on'][idx] = _count(g, n, *s['nucleoli'], MAX_NUCLEOLI)
+        a, d = _u(g, (n, MAX_NUCLEOLI), 0, 2 * math.pi), rn[:, None] * _u(g, (n, MAX_NUCLEOLI), 0.1, 0.55)
         P['nucleoli_xy'][idx] = xy[:, :1] + torch.stack([d * torch.cos(a), d * torch.sin(a)], -1)
-        P['nucleoli_r'][idx] = _u(g, (n, NN), 0.45, 0.75)
+        P['nucleoli_r'][idx] = _u(g, (n, MAX_NUCLEOLI), 0.45, 0.75)
     if 'auer' in s:
         lo, hi, (llo, lhi) = s['auer']
-        P['rod_on'][idx] = _count(g, n, lo, hi, NR)
+        P['rod_on'][idx] = _count(g, n, lo, hi, MAX_RODS)
         base_a = _u(g, (n, 1), 0, math.pi)
         # a bundle shares one direction; rods sit in the cytoplasm, clear of the nucleus centre
         a, d = _u(g, (n, 1), 0, 2 * math.pi), (R * _u(g, (n,), 0.45, 0.6))[:, None]
         centre = torch.cat([d * torch.cos(a), d * torch.sin(a)], 1)
-        spread = _u(g, (n, NR, 2), -1.0, 1.0) * torch.tensor([1.2, 1.2])
+        spread = _u(g, (n, MAX_RODS, 2), -1.0, 1.0) * torch.tensor([1.2, 1.2])
         P['rod_xy'][idx] = centre[:, None] + spread
-        P['rod_ang'][idx] = base_a + _u(g, (n, NR), -0.25, 0.25)
-        P['rod_len'][idx] = _u(g, (n, NR), llo, lhi)
+        P['rod_ang'][idx] = base_a + _u(g, (n, MAX_RODS), -0.25, 0.25)
+        P['rod_len'][idx] = _u(g, (n, MAX_RODS), llo, lhi)
     if 'vac' in s:
-        P['vac_on'][idx] = _count(g, n, *s['vac'], NV)
-        a, d = _u(g, (n, NV), 0, 2 * math.pi), R[:, None] * _u(g, (n, NV), 0.55, 0.85)
+        P['vac_on'][idx] = _count(g, n, *s['vac'], MAX_VACUOLES)
+        a, d = _u(g, (n, MAX_VACUOLES), 0, 2 * math.pi), R[:, None] * _u(g, (n, MAX_VACUOLES), 0.55, 0.85)
         P['vac_xy'][idx] = torch.stack([d * torch.cos(a), d * torch.sin(a)], -1)
-        P['vac_r'][idx] = _u(g, (n, NV), 0.35, 0.8)
+        P['vac_r'][idx] = _u(g, (n, MAX_VACUOLES), 0.35, 0.8)
 
 # %% ../nbs/01_synth.ipynb #97e4a69b
 def render_cells(types:list|str, # cell type of each image (see `CELL_TYPES`)
@@ -347,9 +347,9 @@ def render_cells(types:list|str, # cell type of each image (see `CELL_TYPES`)
     n_bg = smooth_noise(B, res, 5, g)
     od = col(_od('plasma').expand(B, 3)) * (1 + 0.25 * n_bg[:, None])
     if rbc:
-        on = torch.rand(B, NRBC, generator=g) < 0.5
-        rx, ry = _u(g, (B, NRBC), -UM / 2 - 2, UM / 2 + 2), _u(g, (B, NRBC), -UM / 2 - 2, UM / 2 + 2)
-        rr = _u(g, (B, NRBC), 3.4, 4.0)
+        on = torch.rand(B, N_RBC, generator=g) < 0.5
+        rx, ry = _u(g, (B, N_RBC), -UM / 2 - 2, UM / 2 + 2), _u(g, (B, N_RBC), -UM / 2 - 2, UM / 2 + 2)
+        rr = _u(g, (B, N_RBC), 3.4, 4.0)
         dist = torch.sqrt((gx[:, None] - rx[..., None, None]) ** 2 + (gy[:, None] - ry[..., None, None]) ** 2)
         body = _soft(dist - rr[..., None, None], w) * (1 - 0.6 * torch.exp(-(dist / (0.55 * rr[..., None, None])) ** 2))
         thick = (body * on[..., None, None]).sum(1).clamp(max=1.6)
@@ -374,7 +374,7 @@ def render_cells(types:list|str, # cell type of each image (see `CELL_TYPES`)
         return (e - 1) * torch.minimum(ax[r, i], ay[r, i])
     every = torch.ones(B, dtype=torch.bool)
     sd_nuc = lobe_sd(0, every)
-    for i in range(1, L):
+    for i in range(1, MAX_LOBES):
         r = P['lobe_on'][:, i]
         if r.any(): sd_nuc[r] = _smin(sd_nuc[r], lobe_sd(i, r), P['lobe_k'][r, None, None])
         r = r & P['bridge']
