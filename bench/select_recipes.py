@@ -100,8 +100,9 @@ def measure(runs, p, a, log, done) -> pd.DataFrame:
         done[(cfg, m, name)] = row
         with open(log, 'a') as f: f.write(json.dumps(row) + '\n')
         print(f"{cfg:8s} {m:10s} {name:15s} kNN {row['knn_cell_type']:.3f}  malignant {row['knn_malignant_bal']:.3f}  ({row['seconds']:.0f} s)", flush=True)
+    wanted = {(c, m, n) for c, m, n, _ in runs}
     df = pd.DataFrame(done.values())
-    return df[[(r.config, r.method, r.candidate) in {(c, m, n) for c, m, n, _ in runs} for r in df.itertuples()]]
+    return df[[(r.config, r.method, r.candidate) in wanted for r in df.itertuples()]]
 
 def knn_table(df) -> pd.DataFrame:
     table = df.pivot_table(index=['method', 'candidate'], columns='config', values='knn_cell_type')
@@ -123,42 +124,30 @@ def main():
     if a.stage == 'schedule':
         eps = lambda m: FIXED.get(m, {}).get('epochs', p.ssl_epochs)
         runs += [(cfg, m, name, ov) for m in methods for name, ov in schedules(m, eps(m)).items() for cfg in CONFIGS]
-        return report_schedule(measure(runs, p, a, log, done), methods)
+        return report(measure(runs, p, a, log, done), methods, lambda names: names, [OUT/'select_schedule.md', RECORDS/'select_schedule.md'],
+                      prefix='Stage 2: ', chosen_title='chosen schedule')
     runs += [(cfg, m, name, ov) for m in methods for name, ov in candidates(m).items() for cfg in CONFIGS]
     runs += [(cfg, 'simclr', 'generic-fp32', {**candidates('simclr')['generic'], 'precision': 'fp32'}) for cfg in CONFIGS]
     df = measure(runs, p, a, log, done)
-    table = knn_table(df)
-    base = table.loc[('random', 'untrained')]
-    lines = ['## kNN cell type (Matek classes) on the development companions\' probe patients', '', table.round(3).to_markdown(), '']
-    chosen = []
-    for m in methods:
-        t = table.loc[m]
-        pick = t.loc[[c for c in t.index if c.startswith('generic') and c != 'generic-fp32']]['mean'].idxmax()
-        chosen.append(dict(method=m, chosen=pick, **{f'{c} kNN': t.loc[pick, c] for c in CONFIGS},
-                           **{f'{c} margin over untrained': t.loc[pick, c] - base[c] for c in CONFIGS},
-                           **{f'{c} generic - od': t.loc['generic', c] - t.loc['od', c] for c in CONFIGS}))
-    lines += ['## Chosen', '', pd.DataFrame(chosen).set_index('method').round(3).to_markdown(), '']
-    secs = df.groupby(['method', 'candidate']).seconds.mean().unstack()
-    lines += ['## Seconds per pretraining (mean of the two configurations)', '', secs.round(0).to_markdown(), '']
-    (OUT/'select_recipes.md').write_text('\n'.join(lines))
-    print('\n'.join(lines))
+    report(df, methods, lambda names: [c for c in names if c.startswith('generic') and c != 'generic-fp32'], [OUT/'select_recipes.md'],
+           extra=lambda t: {f'{c} generic - od': t.loc['generic', c] - t.loc['od', c] for c in CONFIGS})
 
-def report_schedule(df, methods):
-    "Stage 2's tables: kNN per schedule, the choice with its margins over the untrained encoder, seconds"
+def report(df, methods, eligible, files, prefix='', chosen_title='Chosen', extra=None):
+    "The tables of a stage: kNN per candidate, each method's choice among `eligible(names)` with its margins, seconds"
     table = knn_table(df)
     base = table.loc[('random', 'untrained')]
-    lines = ['## Stage 2: kNN cell type per schedule on the development companions\' probe patients', '', table.round(3).to_markdown(), '']
+    lines = [f'## {prefix}kNN cell type {"per schedule " if prefix else "(Matek classes) "}on the development companions\' probe patients',
+             '', table.round(3).to_markdown(), '']
     chosen = []
     for m in methods:
         t = table.loc[m]
-        pick = t['mean'].idxmax()
+        pick = t.loc[eligible(list(t.index))]['mean'].idxmax()
         chosen.append(dict(method=m, chosen=pick, **{f'{c} kNN': t.loc[pick, c] for c in CONFIGS},
-                           **{f'{c} margin over untrained': t.loc[pick, c] - base[c] for c in CONFIGS}))
-    lines += ['## Stage 2: chosen schedule', '', pd.DataFrame(chosen).set_index('method').round(3).to_markdown(), '']
+                           **{f'{c} margin over untrained': t.loc[pick, c] - base[c] for c in CONFIGS}, **(extra(t) if extra else {})))
+    lines += [f'## {prefix}{chosen_title}', '', pd.DataFrame(chosen).set_index('method').round(3).to_markdown(), '']
     secs = df.groupby(['method', 'candidate']).seconds.mean().unstack()
-    lines += ['## Stage 2: seconds per pretraining (mean of the two configurations)', '', secs.round(0).to_markdown(), '']
-    (OUT/'select_schedule.md').write_text('\n'.join(lines))
-    (RECORDS/'select_schedule.md').write_text('\n'.join(lines))
+    lines += [f'## {prefix}{"s" if prefix else "S"}econds per pretraining (mean of the two configurations)', '', secs.round(0).to_markdown(), '']
+    for f in files: f.write_text('\n'.join(lines))
     print('\n'.join(lines))
 
 if __name__ == '__main__': main()
