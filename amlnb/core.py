@@ -15,9 +15,9 @@ import torch
 import torch.distributed as dist
 
 # %% auto #0
-__all__ = ['BAG_LABELS', 'METADATA_COLUMNS', 'PRESETS', 'get_device', 'world', 'seed_everything', 'amlnb_home', 'atomic_path',
-           'safe_name', 'build_folder', 'clean_stale_builds', 'publish_folder', 'hash_key', 'Preset', 'get_preset',
-           'presets_table']
+__all__ = ['CPU_PRECISION', 'AUTOCAST_DTYPES', 'BAG_LABELS', 'METADATA_COLUMNS', 'PRESETS', 'get_device', 'world',
+           'inference_precision', 'inference_autocast', 'seed_everything', 'amlnb_home', 'atomic_path', 'safe_name',
+           'build_folder', 'clean_stale_builds', 'publish_folder', 'hash_key', 'Preset', 'get_preset', 'presets_table']
 
 # %% ../nbs/00_core.ipynb #a1c5d631
 def _mps_available() -> bool:
@@ -43,6 +43,30 @@ def world() -> tuple[int, int]:
     "(rank, world size) of the torch.distributed default process group; (0, 1) without one"
     if not (dist.is_available() and dist.is_initialized()): return 0, 1
     return dist.get_rank(), dist.get_world_size()
+
+# %% ../nbs/00_core.ipynb #d0f73786
+def _cpu_has_bf16() -> bool:
+    "Whether this CPU has bf16 arithmetic units (AVX-512 BF16 or AMX), by the flags Linux reports"
+    try: flags = Path('/proc/cpuinfo').read_text()
+    except OSError: return False
+    return 'avx512_bf16' in flags or 'amx_bf16' in flags
+
+CPU_PRECISION = 'bf16' if _cpu_has_bf16() else 'fp32'   # bf16 autocast where the CPU has the units for it (bench/cpu_precision.py)
+AUTOCAST_DTYPES = {'fp32': None, 'bf16': torch.bfloat16, 'fp16': torch.float16}
+
+def inference_precision(device, # the device of the forward pass
+                        precision:str='auto', # 'auto', 'fp32', 'bf16' or 'fp16'
+                       ) -> str:
+    "`precision` made concrete for a forward pass without gradients: 'auto' is fp16 on CUDA, `CPU_PRECISION` on the CPU, else fp32"
+    if precision not in ('auto', *AUTOCAST_DTYPES): raise ValueError(f"precision must be 'auto', 'fp32', 'bf16' or 'fp16', got {precision!r}")
+    if precision != 'auto': return precision
+    kind = torch.device(device).type
+    return 'fp16' if kind == 'cuda' else CPU_PRECISION if kind == 'cpu' else 'fp32'
+
+def inference_autocast(device, precision:str='auto'):
+    "The autocast context of `inference_precision(device, precision)` (autocast off for fp32)"
+    dtype = AUTOCAST_DTYPES[inference_precision(device, precision)]
+    return torch.autocast(torch.device(device).type, dtype=dtype or torch.float32, enabled=dtype is not None)
 
 # %% ../nbs/00_core.ipynb #28ce5436
 def _threads_for_tests():

@@ -17,7 +17,7 @@ from fastprogress.fastprogress import progress_bar
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
-from .core import amlnb_home, hash_key, get_device, BAG_LABELS, build_folder, publish_folder, clean_stale_builds, safe_name
+from .core import amlnb_home, hash_key, get_device, BAG_LABELS, build_folder, publish_folder, clean_stale_builds, safe_name, inference_precision, inference_autocast
 from .data import CellCache, patient_splits
 from .augment import normalize
 from .models import load_encoder
@@ -130,10 +130,10 @@ class FeatureStore:
         return self
 
 # %% ../nbs/07_features.ipynb #09bdaafe
-def _forward(encoder:nn.Module, images:np.ndarray, device:torch.device, amp:bool) -> np.ndarray:
-    "Raw features (B,D) float32 of uint8 cells (B,H,W,3)"
+def _forward(encoder:nn.Module, images:np.ndarray, device:torch.device, precision:str) -> np.ndarray:
+    "Raw features (B,D) float32 of uint8 cells (B,H,W,3), under the autocast of `precision`"
     x = torch.from_numpy(np.array(images)).to(device, non_blocking=True).permute(0, 3, 1, 2).float().div_(255)
-    with torch.autocast(device_type=device.type, dtype=torch.float16, enabled=amp and device.type == 'cuda'):
+    with inference_autocast(device, precision):
         f = encoder(normalize(x))
     if f.ndim != 2: raise ValueError(f"the encoder must return (B,D) features; it returned shape {tuple(f.shape)}")
     return f.float().cpu().numpy()
@@ -142,17 +142,17 @@ def _nonfinite_error(bad:np.ndarray, overflow:int, index:pd.DataFrame) -> ValueE
     "The error for cells (positions `bad`) whose features are not finite"
     pids = list(pd.unique(index.patient_id.iloc[bad])) if 'patient_id' in index else []
     shown = ', '.join(map(str, pids[:10])) + (f" and {len(pids) - 10} more" if len(pids) > 10 else '')
-    why = f" ({overflow} of them only in fp16: values beyond ±65504)" if overflow else ''
+    why = f" ({overflow} of them only in the fp16 store: values beyond ±65504)" if overflow else ''
     return ValueError(f"the encoder produced non-finite features (NaN or inf) for {len(bad)} of {len(index)} cells{why}"
                       + (f", of patient(s) {shown}" if pids else '') + "; no feature store was written")
 
 @torch.no_grad()
-def _write_features(encoder:nn.Module, cache:CellCache, path:Path, bs:int, device:torch.device, amp:bool, progress:bool) -> int:
+def _write_features(encoder:nn.Module, cache:CellCache, path:Path, bs:int, device:torch.device, precision:str, progress:bool) -> int:
     "Write the features of every cell of `cache` to an fp16 memmap at `path`; returns their dimension"
     n, out, bad, overflow = len(cache), None, [], 0
     starts = range(0, n, bs)
     for i in (progress_bar(starts) if progress else starts):
-        f = _forward(encoder, cache.images[i:i + bs], device, amp)
+        f = _forward(encoder, cache.images[i:i + bs], device, precision)
         if out is None: out = np.memmap(path, np.float16, 'w+', shape=(n, f.shape[1]))
         with np.errstate(over='ignore'): f16 = f.astype(np.float16)
         finite32, finite16 = np.isfinite(f).all(1), np.isfinite(f16).all(1)
@@ -168,7 +168,7 @@ def extract_features(encoder:str|Path|nn.Module, # an encoder file (`pretrain`'s
                      cache:CellCache, # the cells
                      bs:int=256, # cells per batch
                      device=None, # where to compute (default: cuda, then mps, then cpu)
-                     amp:bool|None=None, # fp16 autocast on CUDA (default: on where the device is CUDA)
+                     precision:str='auto', # autocast of the forward pass: 'auto' (fp16 on CUDA, `CPU_PRECISION` on the CPU), 'fp32', 'bf16', 'fp16'
                      store_dir:str|Path|None=None, # where stores live (default: amlnb_home('features'))
                      name:str|None=None, # readable prefix of the store's folder (default: the encoder's method)
                      rebuild:bool=False, # compute again even if a finished store exists
@@ -179,8 +179,8 @@ def extract_features(encoder:str|Path|nn.Module, # an encoder file (`pretrain`'s
     enc_key = encoder_key(encoder)
     module = load_encoder(encoder) if isinstance(encoder, (str, Path)) else encoder
     device = get_device(device)
-    amp = device.type == 'cuda' if amp is None else bool(amp and device.type == 'cuda')
-    key = hash_key(STORE_VERSION, enc_key, cache.key, device.type, 'fp16-autocast' if amp else 'fp32')   # precision changes the numbers
+    precision = inference_precision(device, precision)
+    key = hash_key(STORE_VERSION, enc_key, cache.key, device.type, precision if precision == 'fp32' else f'{precision}-autocast')   # precision changes the numbers
     store_dir = Path(store_dir).expanduser() if store_dir is not None else amlnb_home('features')
     store_dir.mkdir(parents=True, exist_ok=True)
     final = store_dir/f"{safe_name(name or getattr(module, 'meta', {}).get('method'), 'features')}-{key}"
@@ -191,10 +191,10 @@ def extract_features(encoder:str|Path|nn.Module, # an encoder file (`pretrain`'s
     tmp = build_folder(final)
     try:
         module.eval().to(device)
-        dim = _write_features(module, cache, tmp/'features.f16', bs, device, amp, progress)
+        dim = _write_features(module, cache, tmp/'features.f16', bs, device, precision, progress)
         cache.index.to_json(tmp/'index.json', orient='table', index=False)
         meta = dict(version=STORE_VERSION, key=key, cache_key=cache.key, encoder_key=enc_key, n=len(cache), dim=dim,
-                    dtype='float16', device=str(device), amp=amp, encoder=str(encoder) if isinstance(encoder, (str, Path)) else None,
+                    dtype='float16', device=str(device), precision=precision, encoder=str(encoder) if isinstance(encoder, (str, Path)) else None,
                     encoder_meta={k: v for k, v in getattr(module, 'meta', {}).items() if k in ('method', 'data', 'seed')},
                     built=time.time())
         (tmp/'meta.json').write_text(json.dumps(meta, indent=1))   # written last: it marks a finished store

@@ -26,11 +26,10 @@ from fastai.data.load import DataLoader
 from fastai.callback.core import Callback
 from fastai.callback.tracker import EarlyStoppingCallback, SaveModelCallback
 from fastai.optimizer import Adam
-from .core import BAG_LABELS, get_device, seed_everything, get_preset, Preset
+from .core import BAG_LABELS, get_device, seed_everything, get_preset, Preset, CPU_PRECISION
 from .data import patient_splits, Fold
 from .augment import normalize
 from .metrics import classification_metrics
-from .ssl import CPU_PRECISION
 
 # %% auto #0
 __all__ = ['POOLINGS', 'AttentionMIL', 'BagDataset', 'pad_bags', 'BagDataLoader', 'mil_metrics', 'CachedBag', 'FinetuneMIL',

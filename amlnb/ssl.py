@@ -26,7 +26,7 @@ from fastai.callback.fp16 import *       # to_fp16, to_bf16
 from fastai.losses import CrossEntropyLossFlat
 from fastai.metrics import accuracy
 from fastai.optimizer import Adam, SGD, Lamb, RAdam
-from .core import get_device, get_preset, seed_everything, amlnb_home, atomic_path, hash_key, Preset, world
+from .core import get_device, get_preset, seed_everything, amlnb_home, atomic_path, hash_key, Preset, world, CPU_PRECISION, inference_autocast
 from .synth import make_synth_dataset, make_synth_matek
 from .data import CellCache, CellDataset, CellDataLoader, load_matek, patient_splits, cell_dataloaders
 from .augment import CellViews, simclr_views, swav_views, dino_views, normalize
@@ -35,11 +35,11 @@ from .metrics import balanced_accuracy, accuracy as _accuracy
 from .models import ResNetEncoder, ssl_head, save_encoder, load_encoder, to_channels_last
 
 # %% auto #0
-__all__ = ['RECIPES', 'METHODS', 'OPTIMIZERS', 'CPU_PRECISION', 'head_fp32', 'SimCLRModel', 'SwAVModel', 'DINOModel',
-           'SupervisedModel', 'SSLCallback', 'SimCLR', 'SwAV', 'DINO', 'embed', 'knn_predict', 'knn_accuracy',
-           'embed_shared', 'KNNMonitor', 'Recipe', 'SupervisedRecipe', 'SimCLRRecipe', 'SwAVRecipe', 'DINORecipe',
-           'get_recipe', 'smallest_view', 'bf16_cpu_safe', 'resolve_precision', 'recipe_table', 'describe_recipe',
-           'CPUAutocast', 'PredLoss', 'ssl_learner', 'probe_label', 'probe_patients', 'synth_data', 'labelled_cells',
+__all__ = ['RECIPES', 'METHODS', 'OPTIMIZERS', 'head_fp32', 'SimCLRModel', 'SwAVModel', 'DINOModel', 'SupervisedModel',
+           'SSLCallback', 'SimCLR', 'SwAV', 'DINO', 'embed', 'knn_predict', 'knn_accuracy', 'embed_shared',
+           'KNNMonitor', 'Recipe', 'SupervisedRecipe', 'SimCLRRecipe', 'SwAVRecipe', 'DINORecipe', 'get_recipe',
+           'smallest_view', 'bf16_cpu_safe', 'resolve_precision', 'recipe_table', 'describe_recipe', 'CPUAutocast',
+           'PredLoss', 'ssl_learner', 'probe_label', 'probe_patients', 'synth_data', 'labelled_cells',
            'companion_cells', 'supervised_cells', 'pretrain', 'evaluate_encoder']
 
 # %% ../nbs/06_ssl.ipynb #6087e421
@@ -187,6 +187,7 @@ def embed(encoder:nn.Module, # maps normalised images (B,3,H,W) to features (B,D
           images, # uint8 cells (N,H,W,3) array or (N,3,H,W) tensor
           bs:int=256, # batch size
           device=None, # where to compute (default: the encoder's device)
+          precision:str='auto', # autocast of the forward pass (`inference_precision`: 'auto' is fp16 on CUDA, `CPU_PRECISION` on the CPU)
          ) -> torch.Tensor:
     "L2-normalised features (N,D) of uint8 cells, in eval mode, on the CPU"
     device = device or next(encoder.parameters()).device
@@ -194,8 +195,9 @@ def embed(encoder:nn.Module, # maps normalised images (B,3,H,W) to features (B,D
     if x.shape[-1] == 3 and x.shape[1] != 3: x = x.permute(0, 3, 1, 2)
     was_training = encoder.training
     encoder.eval()
-    feats = [F.normalize(encoder(normalize(x[i:i + bs].to(device).float() / 255)).float(), dim=1).cpu()
-             for i in range(0, len(x), bs)]
+    with inference_autocast(device, precision):
+        feats = [F.normalize(encoder(normalize(x[i:i + bs].to(device).float() / 255)).float(), dim=1).cpu()
+                 for i in range(0, len(x), bs)]
     encoder.train(was_training)
     return torch.cat(feats)
 
@@ -339,13 +341,6 @@ class DINORecipe(Recipe):
 RECIPES = {'random': Recipe, 'supervised': SupervisedRecipe, 'simclr': SimCLRRecipe, 'swav': SwAVRecipe, 'dino': DINORecipe}
 METHODS = tuple(RECIPES)
 OPTIMIZERS = {'adam': Adam, 'sgd': partial(SGD, mom=0.9), 'lamb': Lamb, 'radam': RAdam}
-def _cpu_has_bf16() -> bool:
-    "Whether this CPU has bf16 arithmetic units (AVX-512 BF16 or AMX), by the flags Linux reports"
-    try: flags = Path('/proc/cpuinfo').read_text()
-    except OSError: return False
-    return 'avx512_bf16' in flags or 'amx_bf16' in flags
-
-CPU_PRECISION = 'bf16' if _cpu_has_bf16() else 'fp32'   # bf16 autocast where the CPU has the units for it (bench/cpu_precision.py)
 
 # %% ../nbs/06_ssl.ipynb #ca78850e
 def _view_defaults() -> dict:
@@ -681,13 +676,14 @@ def evaluate_encoder(encoder, # an encoder, its file, or a FeatureStore of its f
                      max_cells:int=3000, # cells per side (reference, query)
                      k:int=20, seed:int=0,
                      label:str|None=None, # the cell label to vote on (default: `probe_label`)
+                     precision:str='auto', # autocast of the encoder's forward pass (`embed`)
                     ) -> dict:
     "kNN cell-type accuracy and malignant-vs-healthy balanced accuracy on cells of held-out patients"
     if hasattr(encoder, 'rows'):       # a FeatureStore (07_features): the same features, already computed
         feats = lambda pos: torch.as_tensor(encoder.rows(pos, l2=True))
     else:
         enc = load_encoder(encoder) if isinstance(encoder, (str, Path)) else encoder
-        feats = lambda pos: embed(enc, cache.batch(pos))
+        feats = lambda pos: embed(enc, cache.batch(pos), precision=precision)
     idx = cache.index
     label = label or probe_label(cache)
     if label not in idx or idx[label].isna().all(): raise ValueError(f"evaluate_encoder needs cell labels ({label})")

@@ -3,7 +3,7 @@ peak memory, against the budget the project promises (15 minutes, 4 GB on the 2-
 
     python bench/demo_run.py                          # the demo, cold: SynthAML, pretraining, MIL, report
     python bench/demo_run.py --quick                  # the tiny preset, two methods (seconds; checks the script)
-    python bench/demo_run.py --home ~/.amlnb          # warm: reuse a cache (measures a second run)
+    python bench/demo_run.py --home ~/.amlnb          # that home: warm if it holds a cache (measures a second run), cold if empty
     python bench/demo_run.py --seeds 3                # the demo under three seeds (budget: 30 minutes)
 
 It runs the console script in a child process with its own AMLNB_HOME (a fresh temporary folder unless
@@ -25,6 +25,7 @@ def main():
     ap.add_argument('--report', default=None, help='report folder to keep (default: a temporary one)')
     args = ap.parse_args()
     home = Path(args.home).expanduser() if args.home else Path(tempfile.mkdtemp(prefix='amlnb-demo-'))
+    cold = not home.exists() or not any(home.iterdir())          # an empty (or new) home is a cold run, given or not
     report = Path(args.report) if args.report else Path(tempfile.mkdtemp(prefix='amlnb-demo-report-'))
     BUDGET_S = budget_s(args.seeds)
     cmd = ['amlnb-run', '--out', str(report)] + (['--seeds', str(args.seeds)] if args.seeds > 1 else []) + (['--preset', 'tiny', '--methods', 'random,simclr'] if args.quick else [])
@@ -41,7 +42,7 @@ def main():
             ('wall time', f'{wall / 60:.1f} min', f'{BUDGET_S / 60:.0f} min', f'{wall / BUDGET_S:.2f}'),
             ('peak memory (RSS)', f'{peak_gb:.2f} GB', f'{BUDGET_GB:.0f} GB', f'{peak_gb / BUDGET_GB:.2f}')]
     table = '\n'.join('| ' + ' | '.join(r) + ' |' + ('\n|---|---|---|---|' if i == 0 else '') for i, r in enumerate(rows))
-    head = (f"`{' '.join(['amlnb-run'] + cmd[3:])}` ({'warm' if args.home else 'cold'} cache), {platform.machine()}, "
+    head = (f"`{' '.join(['amlnb-run'] + cmd[3:])}` ({'cold' if cold else 'warm'} cache), {platform.machine()}, "
             f"{os.cpu_count()} cores; report written: {ok}")
     print(f"\n{head}\n\n{table}")
     out = Path(args.out or f"bench/_out/demo_run{'' if args.seeds == 1 else f'_seeds{args.seeds}'}.md"); out.parent.mkdir(parents=True, exist_ok=True)
