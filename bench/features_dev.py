@@ -13,7 +13,7 @@ The criterion, fixed before the run: bf16 is adopted if every encoder's kNN accu
 and the five encoders' macro-F1 move by at most 0.02 on average (the MIL trains on slightly different numbers,
 so its result moves by what any perturbation moves it). Run alone on the machine:
 
-    python bench/features_dev.py            # about 10 minutes on the 2-core CPU
+    python bench/features_dev.py            # about 8 minutes on the 2-core CPU, alone
 """
 import os, sys, json, time, tempfile
 from pathlib import Path
