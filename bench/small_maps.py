@@ -10,7 +10,7 @@
 2. The optimiser step. fastai's Adam walks the parameters in Python; torch's AdamW with betas (0.9, 0.99),
    eps 1e-5 and decoupled weight decay is the same update, and its fused CPU kernel does it in one pass (ratio).
 
-Run alone: python bench/small_maps.py  (about a minute)
+Run alone: python bench/small_maps.py
 """
 import copy, time, warnings
 import torch, torch.nn as nn, torch.nn.functional as F, torchvision
