@@ -1,4 +1,4 @@
-"""The ResNet18 cell encoder (no downloads; an optional local weights file), a stem for small cells, the SimCLR / SwAV / DINO heads, and saving and loading encoders safely.
+"""The ResNet18 cell encoder (no downloads; an optional local weights file), a stem for small cells, exact fast convolutions over tiny maps on the CPU, the SimCLR / SwAV / DINO heads, and saving and loading encoders safely.
 
 Docs: https://amlnb.github.io/amlnb/models.html.md"""
 
@@ -10,12 +10,14 @@ import time
 from pathlib import Path
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 import torchvision
 from lightly.models.modules import SimCLRProjectionHead, SwaVProjectionHead, SwaVPrototypes, DINOProjectionHead
 from .core import atomic_path
 
 # %% auto #0
-__all__ = ['STEMS', 'ResNetEncoder', 'to_channels_last', 'ssl_head', 'save_encoder', 'load_encoder', 'encoder_throughput']
+__all__ = ['STEMS', 'ResNetEncoder', 'to_channels_last', 'SmallMapConv2d', 'small_map_convs', 'ssl_head', 'save_encoder',
+           'load_encoder', 'encoder_throughput']
 
 # %% ../nbs/05_models.ipynb #1f5f32bd
 STEMS = ('imagenet', 'small')
@@ -57,6 +59,38 @@ def _load_torchvision_weights(net, path):
 def to_channels_last(model:nn.Module) -> nn.Module:
     "`model` with its 4-d weights (and so its inputs and activations) in channels-last memory layout, in place"
     return model.to(memory_format=torch.channels_last)
+
+# %% ../nbs/05_models.ipynb #0d79aa86
+class SmallMapConv2d(nn.Conv2d):
+    "`nn.Conv2d` that, with gradients on and a map of at most `max_hw` pixels, runs as one matrix product"
+    max_hw = 4
+    def _taps(self, H:int, W:int):
+        "For each (output pixel, input pixel): the index of the kernel tap joining them, or kh*kw (a zero tap)"
+        kh, kw = self.kernel_size; (sh, sw), (ph, pw), (dh, dw) = self.stride, self.padding, self.dilation
+        Ho, Wo = (H + 2*ph - dh*(kh - 1) - 1) // sh + 1, (W + 2*pw - dw*(kw - 1) - 1) // sw + 1
+        i, j = torch.arange(Ho).view(-1, 1, 1, 1), torch.arange(Wo).view(1, -1, 1, 1)
+        p, q = torch.arange(H).view(1, 1, -1, 1), torch.arange(W).view(1, 1, 1, -1)
+        a, b = p - i*sh + ph, q - j*sw + pw                     # the tap's row and column, before dilation
+        ok = (a % dh == 0) & (b % dw == 0) & (a >= 0) & (b >= 0) & (a < kh*dh) & (b < kw*dw)
+        return torch.where(ok, (a // dh)*kw + b // dw, kh*kw).reshape(Ho*Wo, H*W).to(self.weight.device), Ho, Wo
+
+    def forward(self, x:torch.Tensor) -> torch.Tensor:
+        H, W = x.shape[-2:]
+        if (H*W > self.max_hw or self.groups != 1 or self.padding_mode != 'zeros' or x.ndim != 4
+                or not torch.is_grad_enabled()): return super().forward(x)
+        tap, Ho, Wo = self._taps(H, W)
+        O, C = self.out_channels, self.in_channels
+        w = torch.cat([self.weight.reshape(O, C, -1), self.weight.new_zeros(O, C, 1)], -1)[:, :, tap]   # (O, C, Ho*Wo, H*W)
+        y = F.linear(x.permute(0, 2, 3, 1).reshape(x.shape[0], H*W*C), w.permute(2, 0, 3, 1).reshape(Ho*Wo*O, H*W*C))
+        y = y.view(x.shape[0], Ho, Wo, O)
+        if self.bias is not None: y = y + self.bias
+        return y.permute(0, 3, 1, 2)                          # NCHW, laid out channels-last
+
+def small_map_convs(model:nn.Module, max_hw:int=4) -> nn.Module:
+    "`model` with every plain `nn.Conv2d` made a `SmallMapConv2d` over maps of at most `max_hw` pixels, in place"
+    for m in model.modules():
+        if type(m) is nn.Conv2d or type(m) is SmallMapConv2d: m.__class__, m.max_hw = SmallMapConv2d, max_hw
+    return model
 
 # %% ../nbs/05_models.ipynb #b990f144
 def ssl_head(method:str, # 'simclr', 'swav' or 'dino'

@@ -18,29 +18,29 @@ import torch.nn as nn
 import torch.nn.functional as F
 import torch.distributed as dist
 from fastai.learner import Learner, ValueMetric, save_model, load_model
-from fastai.torch_core import rank_distrib, distrib_barrier, to_float
+from fastai.torch_core import rank_distrib, distrib_barrier, to_float, norm_bias_params, trainable_params
 from fastai.data.core import DataLoaders
 from fastai.callback.core import Callback
 from fastai.callback.schedule import *   # fit_one_cycle, fit_flat_cos
 from fastai.callback.fp16 import *       # to_fp16, to_bf16
 from fastai.losses import CrossEntropyLossFlat
 from fastai.metrics import accuracy
-from fastai.optimizer import Adam, SGD, Lamb, RAdam
+from fastai.optimizer import Adam, SGD, Lamb, RAdam, OptimWrapper
 from .core import get_device, get_preset, seed_everything, amlnb_home, atomic_path, hash_key, Preset, world, CPU_PRECISION, inference_autocast
 from .synth import make_synth_dataset, make_synth_matek
 from .data import CellCache, CellDataset, CellDataLoader, load_matek, patient_splits, cell_dataloaders
 from .augment import CellViews, simclr_views, swav_views, dino_views, normalize
 from .losses import NTXentLoss, SwAVLoss, DINOLoss
 from .metrics import balanced_accuracy, accuracy as _accuracy
-from .models import ResNetEncoder, ssl_head, save_encoder, load_encoder, to_channels_last
+from .models import ResNetEncoder, ssl_head, save_encoder, load_encoder, to_channels_last, small_map_convs
 
 # %% auto #0
 __all__ = ['RECIPES', 'METHODS', 'OPTIMIZERS', 'head_fp32', 'SimCLRModel', 'SwAVModel', 'DINOModel', 'SupervisedModel',
            'SSLCallback', 'SimCLR', 'SwAV', 'DINO', 'embed', 'knn_predict', 'knn_accuracy', 'embed_shared',
-           'KNNMonitor', 'Recipe', 'SupervisedRecipe', 'SimCLRRecipe', 'SwAVRecipe', 'DINORecipe', 'get_recipe',
-           'smallest_view', 'bf16_cpu_safe', 'resolve_precision', 'recipe_table', 'describe_recipe', 'CPUAutocast',
-           'PredLoss', 'ssl_learner', 'probe_label', 'probe_patients', 'synth_data', 'labelled_cells',
-           'companion_cells', 'supervised_cells', 'pretrain', 'evaluate_encoder']
+           'KNNMonitor', 'Recipe', 'SupervisedRecipe', 'SimCLRRecipe', 'SwAVRecipe', 'DINORecipe', 'norm_bias_splitter',
+           'FusedAdam', 'get_recipe', 'smallest_view', 'bf16_cpu_safe', 'resolve_precision', 'recipe_table',
+           'describe_recipe', 'CPUAutocast', 'PredLoss', 'ssl_learner', 'probe_label', 'probe_patients', 'synth_data',
+           'labelled_cells', 'companion_cells', 'supervised_cells', 'pretrain', 'evaluate_encoder']
 
 # %% ../nbs/06_ssl.ipynb #6087e421
 def _forward_views(net, views:list) -> list:
@@ -282,10 +282,11 @@ class Recipe:
     batch_size:int = 64              # cells per batch
     lr:float = 1e-3                  # peak learning rate
     wd:float = 0.01                  # weight decay (decoupled, as in fastai's optimisers)
-    optimizer:str = 'adam'           # one of `OPTIMIZERS`
+    optimizer:str = 'adam'           # one of `OPTIMIZERS` ('adam': fastai's Adam update, as `FusedAdam`)
     schedule:str = 'one_cycle'       # 'one_cycle' (fastai's `fit_one_cycle`) or 'flat_cos' (`fit_flat_cos`)
     precision:str = 'auto'           # 'fp32', 'bf16', 'fp16', or 'auto': fp16 on CUDA, `CPU_PRECISION` on the CPU
     channels_last:bool = True        # channels-last weights and activations
+    small_maps:bool = True           # on the CPU, convolutions over maps of <= 4 px as one matrix product (`SmallMapConv2d`)
     views:dict = field(default_factory=dict)   # arguments of every `CellViews` of the method (crop, jitter, stain, blur, ...)
 
     def as_dict(self) -> dict: return asdict(self)
@@ -340,7 +341,19 @@ class DINORecipe(Recipe):
 
 RECIPES = {'random': Recipe, 'supervised': SupervisedRecipe, 'simclr': SimCLRRecipe, 'swav': SwAVRecipe, 'dino': DINORecipe}
 METHODS = tuple(RECIPES)
-OPTIMIZERS = {'adam': Adam, 'sgd': partial(SGD, mom=0.9), 'lamb': Lamb, 'radam': RAdam}
+def norm_bias_splitter(model:nn.Module) -> list:
+    "The trainable parameters in two groups: those weight decay applies to, then fastai's `norm_bias_params` (norm layers, biases)"
+    skip = {id(p) for p in norm_bias_params(model)}
+    ps = trainable_params(model)
+    return [[p for p in ps if id(p) not in skip], [p for p in ps if id(p) in skip]]
+
+def FusedAdam(params:list, # parameter groups from `norm_bias_splitter`: weight decay on the first only
+              lr:float=1e-3, mom:float=0.9, sqr_mom:float=0.99, eps:float=1e-5, wd:float=0.01) -> OptimWrapper:
+    "fastai's `Adam` (its defaults, decoupled weight decay, none on norm layers and biases) as torch's fused `AdamW` in an `OptimWrapper`"
+    groups = [dict(params=list(g), weight_decay=wd if i == 0 else 0.) for i, g in enumerate(params)]
+    return OptimWrapper(groups, opt=partial(torch.optim.AdamW, betas=(mom, sqr_mom), eps=eps, fused=True), lr=lr)
+
+OPTIMIZERS = {'adam': FusedAdam, 'sgd': partial(SGD, mom=0.9), 'lamb': Lamb, 'radam': RAdam}
 
 # %% ../nbs/06_ssl.ipynb #ca78850e
 def _view_defaults() -> dict:
@@ -467,6 +480,7 @@ def ssl_learner(dls, # DataLoaders of uint8 cells and labels (`cell_dataloaders`
     elif overrides: recipe = replace(recipe, **overrides)
     r = resolve_precision(recipe, dls.device)
     model, cb, loss = _method_parts(r, ResNetEncoder(r.stem), len(getattr(dls, 'vocab', [])))
+    if r.small_maps and dls.device.type == 'cpu': small_map_convs(model)   # the same function, faster on tiny maps
     if r.channels_last: to_channels_last(model)
     if compile:
         for m in model.modules():
@@ -474,7 +488,10 @@ def ssl_learner(dls, # DataLoaders of uint8 cells and labels (`cell_dataloaders`
     cbs = [cb] + ([monitor] if monitor is not None else [])
     metrics = ([accuracy] if r.method == 'supervised' else []) + ([monitor.metric()] if monitor is not None else [])
     if r.optimizer not in OPTIMIZERS: raise ValueError(f"unknown optimizer {r.optimizer!r}; choose one of {', '.join(OPTIMIZERS)}")
-    learn = Learner(dls, model, loss_func=loss, opt_func=OPTIMIZERS[r.optimizer], lr=r.lr, wd=r.wd, cbs=cbs, metrics=metrics)
+    opt = dict(opt_func=OPTIMIZERS[r.optimizer], wd=r.wd)
+    if r.optimizer == 'adam':      # weight decay per group; wd=None so that `fit` does not overwrite it
+        opt = dict(opt_func=partial(FusedAdam, wd=r.wd), splitter=norm_bias_splitter, wd=None)
+    learn = Learner(dls, model, loss_func=loss, lr=r.lr, cbs=cbs, metrics=metrics, **opt)
     on_cuda = dls.device.type == 'cuda'
     if r.precision == 'fp16':
         if not on_cuda: raise ValueError("precision 'fp16' needs CUDA; on the CPU use 'bf16' or 'fp32'")
