@@ -11,7 +11,7 @@ from pathlib import Path
 # fastai 2.8 calls torch.jit.script at import, which torch >= 2.10 flags as deprecated: noise on a terminal
 warnings.filterwarnings('ignore', message='`torch.jit.script` is deprecated', category=FutureWarning)
 from .core import PRESETS, get_device, get_preset
-from .data import DataWarning, load_patients, load_matek, LAYOUT
+from .layout import DataWarning, load_patients, load_matek, LAYOUT
 from .ssl import METHODS, get_recipe
 
 # %% auto #0

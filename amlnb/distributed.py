@@ -26,7 +26,8 @@ from fastcore.basics import noop
 from fastcore.script import call_parse
 from typing import Annotated
 from .core import get_device, get_preset, Preset, world
-from .data import CellCache, non_blocking_iter
+from .cache import CellCache
+from .data import non_blocking_iter
 from .synth import make_synth_dataset
 from .augment import simclr_views
 from .losses import NTXentLoss, sinkhorn, DINOLoss

@@ -13,7 +13,8 @@ import numpy as np
 import pandas as pd
 import matplotlib.pyplot as plt
 from .core import get_preset, get_device, amlnb_home, atomic_path, hash_key, BAG_LABELS, Preset
-from .data import CellCache, Fold, patient_splits
+from .cache import CellCache
+from .data import Fold, patient_splits
 from .ssl import (METHODS, RECIPES, Recipe, get_recipe, resolve_precision, recipe_table, describe_recipe, pretrain, evaluate_encoder, synth_data,
                        supervised_cells, _json_like)
 from .features import extract_features, FeatureStore

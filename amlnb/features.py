@@ -18,7 +18,8 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from .core import amlnb_home, hash_key, get_device, BAG_LABELS, build_folder, publish_folder, clean_stale_builds, safe_name, inference_precision, inference_autocast
-from .data import CellCache, patient_splits
+from .cache import CellCache
+from .data import patient_splits
 from .augment import normalize
 from .models import load_encoder
 from .ssl import knn_accuracy

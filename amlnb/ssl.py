@@ -28,7 +28,9 @@ from fastai.metrics import accuracy
 from fastai.optimizer import Adam, SGD, Lamb, RAdam, OptimWrapper
 from .core import get_device, get_preset, seed_everything, amlnb_home, atomic_path, hash_key, Preset, world, CPU_PRECISION, inference_autocast
 from .synth import make_synth_dataset, make_synth_matek
-from .data import CellCache, CellDataset, CellDataLoader, load_matek, patient_splits, cell_dataloaders
+from .layout import load_matek
+from .cache import CellCache
+from .data import CellDataset, CellDataLoader, patient_splits, cell_dataloaders
 from .augment import CellViews, simclr_views, swav_views, dino_views, normalize
 from .losses import NTXentLoss, SwAVLoss, DINOLoss
 from .metrics import balanced_accuracy, accuracy as _accuracy

@@ -60,7 +60,8 @@ def main():
 
     with tempfile.TemporaryDirectory() as d:
         os.environ['AMLNB_HOME'] = d   # nothing outside the temporary folder
-        from amlnb.data import CellCache, read_cell
+        from amlnb.layout import read_cell
+        from amlnb.cache import CellCache
         try:
             from amlnb.synth import make_synth_dataset
         except ImportError:

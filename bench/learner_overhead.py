@@ -13,7 +13,8 @@ from lightly.loss import NTXentLoss as LightlyNTXent
 from fastai.callback.core import Callback, CancelFitException
 from amlnb.core import seed_everything
 from amlnb.synth import make_synth_dataset
-from amlnb.data import CellCache, cell_dataloaders
+from amlnb.cache import CellCache
+from amlnb.data import cell_dataloaders
 from amlnb.augment import simclr_views
 from amlnb.models import ResNetEncoder, to_channels_last
 from amlnb.ssl import ssl_learner, SimCLRModel

@@ -7,18 +7,21 @@
    draws at 10%, 25% and 50% of the training patients (50 models) — trained one model at a time with
    fastai (`train_fold`, fp32, as `cross_validate` does) against side by side (`train_folds`, bf16 where
    the CPU has the units, grouped by fraction as `run_experiment` groups them) (ratio), with the test
-   macro-F1 of both, to show the faster path is not a worse one.
+   macro-F1 of both, to show the faster path is not a worse one;
+4. the same 50 models side by side grouped by fraction (four `train_folds` calls) against all 50 in one call,
+   as `run_experiment` trains them (ratio), with the largest difference between the two in any test probability.
 
-Uses the untrained (`random`) encoder: speed does not depend on the weights. Run: python bench/mil_speed.py
+Uses the untrained (`random`) encoder: speed does not depend on the weights. Run: python bench/mil_speed.py [--joint-only] (part 4 alone)
 """
-import os, platform, time, warnings
+import os, platform, sys, time, warnings
 import numpy as np
 import torch
 import torch.nn.functional as F
 warnings.filterwarnings('ignore')
 from amlnb.core import get_preset, seed_everything
 from amlnb.synth import make_synth_dataset
-from amlnb.data import CellCache, patient_splits
+from amlnb.cache import CellCache
+from amlnb.data import patient_splits
 from amlnb.ssl import pretrain
 from amlnb.models import load_encoder
 from amlnb.features import extract_features
@@ -54,17 +57,20 @@ if __name__ == '__main__':
     store = extract_features(enc_path, cache, progress=False)
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}, {torch.get_num_threads()} threads")
     print(f"demo SynthAML: {len(store.patients)} patients, {len(store)} cells, features {store.features.shape[1]}-d")
+    joint_only = '--joint-only' in sys.argv
     t0 = time.perf_counter()
-    cv = cross_validate(store, preset='demo', device='cpu', progress=False)
+    if joint_only: cv = None
+    else: cv = cross_validate(store, preset='demo', device='cpu', progress=False)
     t_cv = time.perf_counter() - t0
-    epochs = [len(f.history) for f in cv.folds]
-    print(f"5-fold cross_validate on cached features: {t_cv:.1f} s ({sum(epochs)} epochs in all, early stopping; test macro-F1 {cv.metrics.loc['mean', 'macro_f1']:.3f})")
-    fold = patient_splits(bag_patients(store))[0]
-    enc = load_encoder(enc_path)
-    t_feat = epoch_time(store, cache, enc, fold, recompute=False)
-    t_rec = epoch_time(store, cache, enc, fold, recompute=True)
-    print(f"one epoch over {len(fold.train)} training bags: features {t_feat:.2f} s | recomputing through the encoder {t_rec:.1f} s")
-    print(f"ratio recompute / features: {t_rec / t_feat:.0f}x")
+    if not joint_only:
+      epochs = [len(f.history) for f in cv.folds]
+      print(f"5-fold cross_validate on cached features: {t_cv:.1f} s ({sum(epochs)} epochs in all, early stopping; test macro-F1 {cv.metrics.loc['mean', 'macro_f1']:.3f})")
+      fold = patient_splits(bag_patients(store))[0]
+      enc = load_encoder(enc_path)
+      t_feat = epoch_time(store, cache, enc, fold, recompute=False)
+      t_rec = epoch_time(store, cache, enc, fold, recompute=True)
+      print(f"one epoch over {len(fold.train)} training bags: features {t_feat:.2f} s | recomputing through the encoder {t_rec:.1f} s")
+      print(f"ratio recompute / features: {t_rec / t_feat:.0f}x")
     from amlnb.experiment import label_subset
     pats, seed = bag_patients(store), 42
     groups = {f: [(label_subset(fo, pats, f, seed, d), store, seed) for d in (range(3) if f < 1 else [0])
@@ -72,12 +78,21 @@ if __name__ == '__main__':
     n = sum(len(g) for g in groups.values())
     f1 = lambda rs: np.mean([reported(CVResult(rs[i:i + 5], list(rs[0].classes)).patients.assign(seed=0)) for i in range(0, len(rs), 5)])
     t0 = time.perf_counter()
-    one = {f: [train_fold(fo, st, preset=p, seed=sd, device='cpu') for fo, st, sd in g] for f, g in groups.items()}
+    one = None if joint_only else {f: [train_fold(fo, st, preset=p, seed=sd, device='cpu') for fo, st, sd in g] for f, g in groups.items()}
     t_one = time.perf_counter() - t0
     t0 = time.perf_counter()
     side = {f: train_folds(g, p, device='cpu') for f, g in groups.items()}
     t_side = time.perf_counter() - t0
     prec = 'bf16' if mil_precision('auto', 'cpu') is not None else 'fp32'
+    t0 = time.perf_counter()
+    joint = train_folds([j for g in groups.values() for j in g], p, device='cpu')
+    t_joint = time.perf_counter() - t0
+    flat = [r for f in groups for r in side[f]]
+    diff = max(np.abs(a.patients[[f'p_{c}' for c in a.classes]].to_numpy(float) - b.patients[[f'p_{c}' for c in b.classes]].to_numpy(float)).max() for a, b in zip(flat, joint))
+    same = sum(a.best_epoch == b.best_epoch for a, b in zip(flat, joint))
+    print(f"{n} MIL models side by side: grouped by fraction (4 calls) {t_side:.1f} s | all in one call {t_joint:.1f} s | "
+          f"ratio {t_side / t_joint:.2f}x; largest probability difference {diff:.1e}, same best epoch {same}/{n}")
+    if joint_only: sys.exit()
     print(f"{n} MIL models (a seed's 5-fold CV + 3 draws at 10/25/50%): one at a time (train_fold, fp32) {t_one:.1f} s | "
           f"side by side (train_folds, {prec}) {t_side:.1f} s")
     print(f"ratio one at a time / side by side: {t_one / t_side:.2f}x")

@@ -47,7 +47,7 @@ import warnings; warnings.filterwarnings('ignore')
 import pandas as pd
 from amlnb.core import get_preset
 from amlnb.synth import make_synth_dataset, make_synth_matek
-from amlnb.data import CellCache
+from amlnb.cache import CellCache
 from amlnb.ssl import pretrain, evaluate_encoder, labelled_cells
 from amlnb.models import load_encoder
 

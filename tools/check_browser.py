@@ -24,7 +24,7 @@ import os, tempfile, warnings
 warnings.filterwarnings('ignore')
 os.environ.setdefault('AMLNB_HOME', tempfile.mkdtemp())
 from amlnb.synth import make_synth_dataset
-from amlnb.data import CellCache
+from amlnb.cache import CellCache
 from amlnb.ssl import pretrain
 from amlnb.features import extract_features
 from amlnb.experiment import cached_cv
