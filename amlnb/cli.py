@@ -13,6 +13,7 @@ warnings.filterwarnings('ignore', message='`torch.jit.script` is deprecated', ca
 from .core import PRESETS, get_device, get_preset
 from .layout import DataWarning, load_patients, load_matek, LAYOUT
 from .ssl import METHODS, get_recipe
+from .data import read_splits, given_splits, SplitError
 
 # %% auto #0
 __all__ = ['UsageError', 'parse_args', 'parse_recipes', 'main', 'run']
@@ -57,6 +58,9 @@ def _parser() -> argparse.ArgumentParser:
                         "patients' cells, as the paper)")
     p.add_argument('--recipe', nargs='+', default=[], metavar='M.FIELD=VALUE',
                    help="change a field of a method's recipe, e.g. simclr.temperature=0.1 dino.epochs=4 swav.views.blur_p=0")
+    p.add_argument('--splits', metavar='FILE', default=None,
+                   help="a CSV patient_id,fold (folds 0-4), e.g. a published split: SCEMILA's rotation over these folds replaces "
+                        "amlnb's split, the same for every seed; patients missing from it, or in it but not in the data, are named")
     p.add_argument('--quiet', action='store_true', help="print only the results table and the report's path")
     return p
 
@@ -91,6 +95,15 @@ def parse_args(argv=None) -> argparse.Namespace:
                 load_matek(a.supervised_data)
         except (FileNotFoundError, NotADirectoryError, ValueError) as e:
             raise UsageError(f"--supervised-data {a.supervised_data}: {str(e).splitlines()[0]}") from None
+    if a.splits is not None:
+        try:
+            table = read_splits(a.splits)
+            if a.data is not None:
+                with warnings.catch_warnings():
+                    warnings.simplefilter('ignore', DataWarning)   # named once, when the run uses the split
+                    given_splits(table, patients)
+        except (FileNotFoundError, SplitError) as e: raise UsageError(f"--splits {a.splits}: {str(e).splitlines()[0]}") from None
+        a.splits = str(Path(a.splits).expanduser())
     a.recipes = parse_recipes(a.recipe, a.methods, a.preset)
     if a.seeds < 1: raise UsageError(f"--seeds {a.seeds}: give at least 1")
     if a.draws < 1: raise UsageError(f"--draws {a.draws}: give at least 1")
@@ -143,9 +156,14 @@ def main(argv=None) -> int:
         warnings.simplefilter('ignore')              # library chatter (torch, weight_norm) ...
         warnings.simplefilter('always', DataWarning) # ... but never the data problems
         warnings.showwarning = _show_warning
-        exp = run_experiment(a.data, methods=a.methods, preset=a.preset, out=a.out, seed=a.seed, seeds=a.seeds, device=a.device,
-                             supervised_data=a.supervised_data, strict=a.strict, recipes=a.recipes, fractions=a.fractions,
-                             draws=a.draws, baselines=a.baselines, figures=not a.no_figures, progress=not a.quiet)
+        try:
+            exp = run_experiment(a.data, methods=a.methods, preset=a.preset, out=a.out, seed=a.seed, seeds=a.seeds, device=a.device,
+                                 supervised_data=a.supervised_data, strict=a.strict, splits=a.splits, recipes=a.recipes,
+                                 fractions=a.fractions, draws=a.draws, baselines=a.baselines, figures=not a.no_figures,
+                                 progress=not a.quiet)
+        except SplitError as e:                      # a split that does not fit SynthAML's patients shows only once they exist
+            print(f"amlnb-run: error: --splits {a.splits}: {str(e).splitlines()[0]}", file=sys.stderr)
+            return 2
     if a.quiet:
         for n in exp.config['notes']: print(n)
     print(f"\n{exp.summary().to_string()}\n")

@@ -8,6 +8,7 @@ Docs: https://amlnb.github.io/amlnb/data.html.md"""
 from __future__ import annotations
 import warnings
 from dataclasses import dataclass
+from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
@@ -15,13 +16,14 @@ from sklearn.model_selection import StratifiedKFold
 from fastai.data.load import DataLoader
 from fastai.data.core import DataLoaders
 from fastai.torch_core import to_device
-from .core import get_device, BAG_LABELS
+from .core import get_device, hash_key, BAG_LABELS
 from .synth import show_cells
-from .layout import DataWarning
+from .layout import DataWarning, Problem, warn_problems
 from .cache import CellCache
 
 # %% auto #0
-__all__ = ['Fold', 'patient_splits', 'CellDataset', 'non_blocking_iter', 'CellDataLoader', 'cell_dataloaders']
+__all__ = ['Fold', 'patient_splits', 'rotation', 'SplitError', 'read_splits', 'given_splits', 'split_digest', 'CellDataset',
+           'non_blocking_iter', 'CellDataLoader', 'cell_dataloaders']
 
 # %% ../nbs/02c_data.ipynb #5f9c77f7
 @dataclass
@@ -56,10 +58,66 @@ def patient_splits(patients:pd.DataFrame, # patient_id and bag_label columns (on
     skf = StratifiedKFold(n_splits=n_folds, shuffle=True, random_state=seed)
     fold_of = np.empty(len(pats), dtype=int)
     for j, (_, test) in enumerate(skf.split(np.zeros(len(pats)), pats.bag_label)): fold_of[test] = j
-    ids = pats.patient_id.to_numpy()
+    return rotation(pats.patient_id.to_numpy(), fold_of, n_folds)
+
+def rotation(ids, # patient ids
+             fold_of, # the fold (0 .. n_folds-1) of each id
+             n_folds:int=5,
+            ) -> list[Fold]:
+    "SCEMILA's rotation over given folds: run k trains on folds k..k+n-3, validates on k+n-2, tests on k+n-1 (mod n)"
+    ids, fold_of = np.asarray(ids), np.asarray(fold_of)
     def members(k, offsets): return sorted(ids[np.isin(fold_of, [(k + o) % n_folds for o in offsets])].tolist())
     return [Fold(k, train=members(k, range(n_folds - 2)), valid=members(k, [n_folds - 2]), test=members(k, [n_folds - 1]))
             for k in range(n_folds)]
+
+# %% ../nbs/02c_data.ipynb #0e944cfc
+class SplitError(ValueError):
+    "A split file that cannot be used as it is: what is wrong, and where"
+
+def read_splits(path, # CSV with columns patient_id and fold
+                n_folds:int=5, # folds are numbered 0 .. n_folds-1
+               ) -> pd.DataFrame:
+    "A split file's (patient_id, fold) table, checked: columns, whole folds in range, one fold per patient, no empty fold"
+    path = Path(path).expanduser()
+    if not path.is_file(): raise FileNotFoundError(f"split file {path} does not exist; expected a CSV with columns patient_id,fold")
+    try: t = pd.read_csv(path, dtype={'patient_id': str}, sep=None, engine='python', encoding='utf-8-sig')
+    except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as e:
+        raise SplitError(f"split file {path}: not a readable CSV ({str(e).splitlines()[0]})") from None
+    t.columns = [str(c).strip().lower() for c in t.columns]
+    missing = [c for c in ('patient_id', 'fold') if c not in t.columns]
+    if missing: raise SplitError(f"split file {path}: no {' or '.join(missing)} column (found {', '.join(t.columns) or 'none'})")
+    t = t[['patient_id', 'fold']].assign(patient_id=lambda d: d.patient_id.str.strip())
+    fold = pd.to_numeric(t.fold, errors='coerce')
+    bad = t[fold.isna() | (fold % 1 != 0) | (fold < 0) | (fold >= n_folds) | t.patient_id.isna()]
+    if len(bad):
+        r = bad.iloc[0]
+        raise SplitError(f"split file {path}, line {bad.index[0] + 2}: patient {r.patient_id!r}, fold {r.fold!r}: "
+                         f"folds are whole numbers 0 to {n_folds - 1}" + (f" ({len(bad)} such lines)" if len(bad) > 1 else ''))
+    t = t.assign(fold=fold.astype(int)).drop_duplicates()
+    twice = t.patient_id[t.patient_id.duplicated()].unique()
+    if len(twice): raise SplitError(f"split file {path}: patient(s) given two folds: {', '.join(map(str, twice[:5]))}")
+    empty = sorted(set(range(n_folds)) - set(t.fold))
+    if empty: raise SplitError(f"split file {path}: fold(s) {', '.join(map(str, empty))} have no patient")
+    return t.reset_index(drop=True)
+
+def given_splits(splits, # a split file's path, or the table `read_splits` returns
+                 patients:pd.DataFrame, # patient_id column (one row per patient or per cell): the data's patients
+                 n_folds:int=5,
+                ) -> list[Fold]:
+    "The rotation over a published split; the data's patients it does not list, and its ids the data lacks, are named and left out"
+    t = splits if isinstance(splits, pd.DataFrame) else read_splits(splits, n_folds)
+    have = set(patients.patient_id)
+    problems = ([Problem('not in the split file', p, 'left out of every fold') for p in sorted(have - set(t.patient_id))]
+                + [Problem('not in the data', p, 'listed in the split file; ignored') for p in sorted(set(t.patient_id) - have)])
+    warn_problems(problems, 'given_splits')
+    t = t[t.patient_id.isin(have)].sort_values('patient_id')
+    empty = sorted(set(range(n_folds)) - set(t.fold))
+    if empty: raise SplitError(f"fold(s) {', '.join(map(str, empty))} of the split file hold none of the data's patients")
+    return rotation(t.patient_id.to_numpy(), t.fold.to_numpy(), n_folds)
+
+def split_digest(folds:list) -> str:
+    "A short digest of folds' patients: what a cache key records of a split"
+    return hash_key([(f.k, list(f.train), list(f.valid), list(f.test)) for f in folds])
 
 # %% ../nbs/02c_data.ipynb #fb3a0f3b
 class CellDataset:

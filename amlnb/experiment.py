@@ -14,7 +14,7 @@ import pandas as pd
 import matplotlib.pyplot as plt
 from .core import get_preset, get_device, amlnb_home, atomic_path, hash_key, BAG_LABELS, Preset
 from .cache import CellCache
-from .data import Fold, patient_splits
+from .data import Fold, patient_splits, given_splits, split_digest
 from .ssl import (METHODS, RECIPES, Recipe, get_recipe, resolve_precision, recipe_table, describe_recipe, pretrain, evaluate_encoder, synth_data,
                        supervised_cells, _json_like)
 from .features import extract_features, FeatureStore
@@ -64,6 +64,10 @@ def _pooled_args(p:Preset) -> dict:
     sig = inspect.signature(pooled_fold).parameters
     return dict(n_folds=p.n_folds, **{k: v.default for k, v in sig.items() if k not in {'fold', 'store', 'pool', 'n_folds'}})
 
+def _split_token(r:dict):
+    "What a cross-validation's key records of its split: the seed of `patient_splits`, or a digest of the given folds"
+    return r['split_seed'] if r.get('folds') is None else f"given-{split_digest(r['folds'])}"
+
 def _cv_key(stores:list, p:Preset, model:str, seed:int, frac:float, draw:int, split_seed:int, fold_kwargs:dict, device) -> str:
     if model == 'attention':
         args = _fold_args(p, fold_kwargs)
@@ -94,16 +98,16 @@ def cached_cvs(requests:list, # one dict per cross-validation: store (one, or on
     if fold_kwargs.pop('finetune', False): raise ValueError("cached_cv trains on frozen features; fine-tune with train_fold")
     todo, out = [], [None] * len(requests)
     for j, r in enumerate(requests):
-        r = dict(dict(seed=42, frac=1.0, split_seed=42, draw=0), **r)
+        r = dict(dict(seed=42, frac=1.0, split_seed=42, draw=0, folds=None), **r)
         stores = list(r['store']) if isinstance(r['store'], (list, tuple)) else [r['store']] * preset.n_folds
         if len(stores) != preset.n_folds: raise ValueError(f"{len(stores)} feature stores for {preset.n_folds} folds")
-        path = amlnb_home('cv')/f"cv-{_cv_key(stores, preset, model, r['seed'], r['frac'], r['draw'], r['split_seed'], fold_kwargs, device)}.pkl"
+        path = amlnb_home('cv')/f"cv-{_cv_key(stores, preset, model, r['seed'], r['frac'], r['draw'], _split_token(r), fold_kwargs, device)}.pkl"
         hit = _load_cv(path) if path.exists() else None
         if hit is not None: out[j] = (hit[0], hit[1], True)
         else:
             patients = bag_patients(stores[0])
             folds = [label_subset(f, patients, r['frac'], r['seed'], r['draw'])
-                     for f in patient_splits(patients, n_folds=preset.n_folds, seed=r['split_seed'])]
+                     for f in (r['folds'] or patient_splits(patients, n_folds=preset.n_folds, seed=r['split_seed']))]
             todo.append((j, path, [(f, stores[f.k], r['seed']) for f in folds]))
     if not todo: return out
     t = time.time()
@@ -122,13 +126,14 @@ def cached_cv(store, # a FeatureStore of every cell, or one per fold (strict pre
               seed:int=42, # MIL seed
               frac:float=1.0, # share of the training patients
               split_seed:int=42, # seed of `patient_splits`
+              folds:list|None=None, # given folds (`given_splits`) instead of `patient_splits`; part of the key
               device=None,
               model:str='attention', # one of `MODELS`
               draw:int=0, # which subset of the training patients, when `frac` < 1
               **fold_kwargs, # passed to `train_fold` (bs, hidden, per_class_attention, ...); part of the key
              ) -> tuple:
     "(CVResult, seconds it took when computed, reused?) of the 5-fold MIL (or a pooled baseline) on `store`, cached on disk"
-    return cached_cvs([dict(store=store, seed=seed, frac=frac, split_seed=split_seed, draw=draw)], preset, device, model, **fold_kwargs)[0]
+    return cached_cvs([dict(store=store, seed=seed, frac=frac, split_seed=split_seed, draw=draw, folds=folds)], preset, device, model, **fold_kwargs)[0]
 
 # %% ../nbs/10_experiment.ipynb #74145bbc
 METRICS = ('macro_f1', 'balanced_accuracy', 'weighted_f1', 'accuracy', 'auroc')   # reported per method: mean ± sd over seeds × folds
@@ -231,8 +236,12 @@ REGIMES = {
     'strict': "label-free pretraining ran once per fold, without the cells of that fold's test patients",
 }
 
-def _variance_text(seeds:list) -> str:
-    "What the intervals of a run with these seeds include, in words"
+def _variance_text(seeds:list, given:bool=False) -> str:
+    "What the intervals of a run with these seeds include, in words (`given`: the folds came from a split file)"
+    if given:
+        return (f"{len(seeds)} seed(s) ({', '.join(map(str, seeds))}), each repeating pretraining and MIL over the folds of the split file, "
+                "which are the same for every seed: the split's own variance is not in the intervals; sd is over seeds × folds; "
+                "intervals resample seeds, then each fold's test patients within them; tests swap paired predictions within each seed")
     if len(seeds) == 1:
         return ("one seed: intervals and tests resample the test patients only. They hold this run's encoders, patient split and MIL "
                 "models fixed, so they cannot show how much another seed would move a number or a ranking; run `--seeds 3` for that")
@@ -256,6 +265,7 @@ def run_experiment(data=None, # dataset root in the real layout; None: the prese
                    device=None, # where to train (default: cuda, then mps, then cpu)
                    supervised_data=None, # labelled single cells of other patients (Matek layout) for 'supervised'; default: SynthAML's companion
                    strict:bool=False, # one label-free encoder per fold, without its test patients (default: one transductive encoder)
+                   splits=None, # a split file (CSV patient_id,fold; folds 0-4), or its table: these folds for every seed instead of amlnb's split
                    recipes:dict|None=None, # method -> a `Recipe`, or recipe fields to change (`get_recipe`)
                    fractions=(0.1, 0.25, 0.5, 1.0), # label-efficiency fractions of the training patients
                    draws:int=3, # stratified subsets per fraction (below 1) and seed
@@ -296,6 +306,7 @@ def run_experiment(data=None, # dataset root in the real layout; None: the prese
         _log(notes[-1], progress)
         if not methods: raise ValueError(notes[-1])
     regime = 'strict' if strict else 'transductive'
+    given = given_splits(splits, cache.index, p.n_folds) if splits is not None else None
     truth = 'malignant' in cache.index and cache.index.malignant.notna().any()
     results, times, eff, used, knn, att, first = {}, [], [], {}, {}, {}, {}
     for m in methods:
@@ -303,7 +314,7 @@ def run_experiment(data=None, # dataset root in the real layout; None: the prese
         r = r if isinstance(r, Recipe) else get_recipe(m, p, **(r or {}))
         used[m] = (r, _json_like(resolve_precision(r, device).as_dict()))
     for s in seeds:
-        folds = patient_splits(cache.index, n_folds=p.n_folds, seed=s)
+        folds = given or patient_splits(cache.index, n_folds=p.n_folds, seed=s)
         for m in methods:
             t = time.time()
             common = dict(preset=p, seed=s, device=device, recipe=used[m][0], supervised_data=sup, progress=False, monitor=False)
@@ -315,14 +326,14 @@ def run_experiment(data=None, # dataset root in the real layout; None: the prese
             if s == seeds[0]: first[m] = stores[0]
             if probe is not None: knn.setdefault(m, []).append(pd.DataFrame([evaluate_encoder(e, probe) for e in encs]).mean())
             cv_store = stores if per_fold else stores[0]
-            cv = dict(preset=p, seed=s, split_seed=s, device=device)
+            cv = dict(preset=p, seed=s, split_seed=s, device=device, folds=given)
             res, t_cv, reused = cached_cv(cv_store, **cv)
             results.setdefault((m, 'attention'), []).append(res)
             t = time.time()
             for b in baselines: results.setdefault((m, b), []).append(cached_cv(cv_store, model=b, **cv)[0])
             t_base, t = time.time() - t, time.time()
             for f in fractions:                # every draw of a fraction trained side by side (`cached_cvs`)
-                runs = [res] if f == 1.0 else [r for r, _, _ in cached_cvs([dict(store=cv_store, seed=s, split_seed=s, frac=f, draw=d)
+                runs = [res] if f == 1.0 else [r for r, _, _ in cached_cvs([dict(store=cv_store, seed=s, split_seed=s, frac=f, draw=d, folds=given)
                                                                            for d in range(draws)], p, device)]
                 for d, r_f in enumerate(runs):
                     pats = _tag(r_f, s)
@@ -372,7 +383,8 @@ def run_experiment(data=None, # dataset root in the real layout; None: the prese
     comparisons['p_holm'] = holm(comparisons.p.to_numpy()) if len(comparisons) else []
     timings = pd.DataFrame(times).set_index(['seed', 'method'])
     config = dict(data=str(data) if data is not None else f'SynthAML ({p.name})', methods=methods, preset=p.as_dict(), seeds=seeds,
-                  device=str(device), regime=regime, regime_text=REGIMES[regime], variance_text=_variance_text(seeds),
+                  device=str(device), regime=regime, regime_text=REGIMES[regime], variance_text=_variance_text(seeds, given is not None),
+                  splits=None if splits is None else dict(source=str(splits) if not isinstance(splits, pd.DataFrame) else 'a table', digest=split_digest(given)),
                   recipes={m: used[m][1] for m in methods},
                   supervised_data=_describe(sup) if sup is not None and 'supervised' in methods else None,
                   probe=_describe(probe) if probe is not None else None, notes=notes, models=models,
@@ -499,7 +511,9 @@ def write_report(exp:Experiment, cache:CellCache, figures:bool=True) -> Path:
     if exp.problems:
         lines += ['## Data problems skipped', ''] + [f"- {p}" for p in exp.problems] + ['']
     lines += ['## Protocol', '', f"- Pretraining regime: **{c['regime']}** — {c['regime_text']}.",
-              f"- Variance: {c['variance_text']}."]
+              f"- Variance: {c['variance_text']}.",
+              (f"- Split: the folds of `{c['splits']['source']}` (digest `{c['splits']['digest']}`), SCEMILA's rotation over them."
+               if c.get('splits') else "- Split: amlnb's stratified 5-fold split of the patients, drawn anew for each seed.")]
     sup, probe = c.get('supervised_data'), c.get('probe')
     if sup: lines.append(f"- `supervised` trained on the labelled single cells of `{sup['root']}` ({sup['cells']} cells"
                          + (f", {sup['train_patients']} patients" if 'train_patients' in sup else '')
