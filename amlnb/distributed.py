@@ -178,12 +178,12 @@ def ddp_pretrain(method:str, # 'simclr', 'swav', 'dino', 'supervised' or 'random
                  **kwargs, # passed to `pretrain` (seed, out, recipe, monitor, cbs, compile, preset fields)
                 ) -> Path:
     "`pretrain` on every process that `torchrun` started: DDP replicas, rank 0 writing; the encoder's path"
-    from amlnb.ssl import pretrain, companion_cells, _is_synth
+    from amlnb.ssl import pretrain, companion_cells, is_synth
     device = init_distributed(device)
     p = get_preset(preset, **{k: v for k, v in kwargs.items() if k in {f.name for f in fields(Preset)}})
     with rank0_first():
         cache = _cache(data, p)
-        if _is_synth(cache): companion_cells(p)               # the labelled companion (supervised, kNN probe): built once
+        if is_synth(cache): companion_cells(p)               # the labelled companion (supervised, kNN probe): built once
     progress = progress and world()[0] == 0
     if method == 'random':                                    # nothing to train: rank 0 writes it
         with rank0_first(): return pretrain(method, cache, preset=preset, device=device, progress=progress, **kwargs)

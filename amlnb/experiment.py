@@ -16,7 +16,7 @@ from .core import get_preset, get_device, amlnb_home, atomic_path, hash_key, BAG
 from .cache import CellCache
 from .data import Fold, patient_splits, given_splits, split_digest
 from .ssl import (METHODS, RECIPES, Recipe, get_recipe, resolve_precision, recipe_table, describe_recipe, pretrain, evaluate_encoder, synth_data,
-                       supervised_cells, _json_like)
+                       supervised_cells, json_like)
 from .features import extract_features, FeatureStore
 from .mil import train_fold, train_folds, pooled_fold, CVResult, bag_patients, mil_precision
 from .stats import fold_scores, reported, hierarchical_bootstrap, paired_permutation, holm
@@ -312,7 +312,7 @@ def run_experiment(data=None, # dataset root in the real layout; None: the prese
     for m in methods:
         r = recipes.get(m)
         r = r if isinstance(r, Recipe) else get_recipe(m, p, **(r or {}))
-        used[m] = (r, _json_like(resolve_precision(r, device).as_dict()))
+        used[m] = (r, json_like(resolve_precision(r, device).as_dict()))
     for s in seeds:
         folds = given or patient_splits(cache.index, n_folds=p.n_folds, seed=s)
         for m in methods:
