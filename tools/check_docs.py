@@ -47,7 +47,7 @@ def render(pages:list, out:Path) -> list:
         f = out/(p.stem + '.html'); f.write_text(body); html.append(f)
     return html
 
-def check_in_chromium(html:list, shots:Path|None=None, shoot=('index', '08_mil')) -> dict:
+def check_in_chromium(html:list, shots:Path|None=None, shoot=('index', '08_mil', '06b_swav')) -> dict:
     "page -> (images, images that did not load, whether a traceback shows), from headless Chromium"
     from playwright.sync_api import sync_playwright
     res = {}
