@@ -14,6 +14,7 @@ from .core import PRESETS, get_device, get_preset
 from .layout import DataWarning, load_patients, load_matek, LAYOUT
 from .ssl import METHODS, get_recipe
 from .data import read_splits, given_splits, SplitError
+from .mil import AGGREGATORS
 
 # %% auto #0
 __all__ = ['UsageError', 'parse_args', 'parse_recipes', 'main', 'run']
@@ -49,6 +50,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument('--draws', type=int, default=3, metavar='N', help="training-patient subsets per fraction and seed (default: 3)")
     p.add_argument('--baselines', default='mean-lr,max-lr', metavar='B,...',
                    help="pooled-feature baselines beside attention-MIL: mean-lr, max-lr, or none (default: both)")
+    p.add_argument('--aggregators', default='attention', metavar='A,...',
+                   help=f"MIL aggregators trained on every encoder's features, comma-separated: {','.join(AGGREGATORS)}; "
+                        "attention always runs (default: attention). The report gets an aggregator x encoder table")
     p.add_argument('--no-figures', action='store_true', help="skip the UMAPs, galleries and summary.png (faster on big data)")
     p.add_argument('--supervised-data', metavar='PATH', default=None,
                    help="labelled single cells of other patients in the Matek layout (<root>/<CLASS>/<CLASS>_NNNN.tiff) for "
@@ -113,6 +117,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     a.baselines = () if a.baselines.strip() == 'none' else tuple(b.strip() for b in a.baselines.split(',') if b.strip())
     bad = [b for b in a.baselines if b not in ('mean-lr', 'max-lr')]
     if bad: raise UsageError(f"--baselines: unknown {', '.join(bad)}; choose from mean-lr, max-lr or none")
+    a.aggregators = tuple(x.strip() for x in a.aggregators.split(',') if x.strip())
+    bad = [x for x in a.aggregators if x not in AGGREGATORS]
+    if bad or not a.aggregators: raise UsageError(f"--aggregators: unknown {', '.join(bad) or '(none)'}; choose from {','.join(AGGREGATORS)}")
     return a
 
 def _value(text:str):
@@ -159,7 +166,7 @@ def main(argv=None) -> int:
         try:
             exp = run_experiment(a.data, methods=a.methods, preset=a.preset, out=a.out, seed=a.seed, seeds=a.seeds, device=a.device,
                                  supervised_data=a.supervised_data, strict=a.strict, splits=a.splits, recipes=a.recipes,
-                                 fractions=a.fractions, draws=a.draws, baselines=a.baselines, figures=not a.no_figures,
+                                 fractions=a.fractions, draws=a.draws, baselines=a.baselines, aggregators=a.aggregators, figures=not a.no_figures,
                                  progress=not a.quiet)
         except SplitError as e:                      # a split that does not fit SynthAML's patients shows only once they exist
             print(f"amlnb-run: error: --splits {a.splits}: {str(e).splitlines()[0]}", file=sys.stderr)

@@ -195,6 +195,8 @@ class Preset:
     mil_lr:float                     # MIL learning rate
     n_folds:int = 5                  # cross-validation folds (SCEMILA rotation)
     max_cells:int|None = None        # cells per bag seen in one MIL step (None: all)
+    mil_optimizer:str = 'adam'       # 'adam': fastai's Adam (wd 0.01), mean loss over the batch; 'sgd': SCEMILA's SGD (momentum 0.9, Nesterov), bag losses summed
+    mil_bs:int = 8                   # bags per MIL step ('sgd': SCEMILA's gradient accumulation over this many patients)
     amp:bool = True                  # mixed precision where a GPU is present (never on CPU)
     num_workers:int = 0              # DataLoader worker processes
     ssl_size:int|None = None         # side of the SSL views in px (None: `size`); smaller views train faster
@@ -213,7 +215,7 @@ PRESETS = {
                    # ssl_lr, ssl_size and the per-method fields: chosen on development data by bench/select_recipes.py
     'paper': Preset('paper', size=144, patients_per_class=40, cells_per_patient=(100, 500), stem='imagenet',
                     ssl_batch_size=256, ssl_epochs=100, ssl_lr=1e-3, mil_epochs=150, mil_patience=20, mil_lr=5e-5,
-                    max_cells=None, num_workers=8),
+                    max_cells=None, num_workers=8, mil_optimizer='sgd', mil_bs=20),
 }
 
 def get_preset(preset:str|Preset='tiny', # a preset name ('tiny', 'demo', 'paper') or a `Preset`

@@ -18,7 +18,7 @@ from .data import Fold, patient_splits, given_splits, split_digest
 from .ssl import (METHODS, RECIPES, Recipe, get_recipe, resolve_precision, recipe_table, describe_recipe, pretrain, evaluate_encoder, synth_data,
                        supervised_cells, json_like)
 from .features import extract_features, FeatureStore
-from .mil import train_fold, train_folds, pooled_fold, CVResult, bag_patients, mil_precision
+from .mil import train_fold, train_folds, pooled_fold, CVResult, bag_patients, mil_precision, AGGREGATORS, mil_schedule
 from .stats import fold_scores, reported, hierarchical_bootstrap, paired_permutation, holm
 from .interpret import attention_summary, plot_f1, plot_confusion, plot_top_cells, plot_paper_umap, plot_attention_columns
 
@@ -46,10 +46,10 @@ def label_subset(fold:Fold, # a fold of `patient_splits`
     return Fold(fold.k, sorted(keep), fold.valid, fold.test)
 
 # %% ../nbs/10_experiment.ipynb #e6952527
-CV_VERSION = 3
-MODELS = ('attention', 'mean-lr', 'max-lr')   # attention-MIL, and the pooled baselines (`pooled_fold`)
+CV_VERSION = 4
+MODELS = (*AGGREGATORS, 'mean-lr', 'max-lr')   # the MIL aggregators (`train_folds`), and the pooled baselines (`pooled_fold`)
 
-_NOT_IN_KEY = {'fold', 'store', 'preset', 'device', 'progress', 'cache', 'encoder', 'n_folds'}
+_NOT_IN_KEY = {'fold', 'store', 'preset', 'device', 'progress', 'cache', 'encoder', 'n_folds', 'aggregator'}   # the aggregator is the model
 
 def _fold_args(p:Preset, fold_kwargs:dict) -> dict:
     "Every argument that changes what `train_fold` computes: the preset's MIL schedule and `train_fold`'s own (defaults filled in)"
@@ -58,7 +58,7 @@ def _fold_args(p:Preset, fold_kwargs:dict) -> dict:
     if bad: raise ValueError(f"cached_cv cannot pass {', '.join(bad)} to train_fold")
     args = {k: v.default for k, v in sig.items() if k not in _NOT_IN_KEY}
     return dict(mil_epochs=p.mil_epochs, mil_patience=p.mil_patience, mil_lr=p.mil_lr, max_cells=p.max_cells,
-                n_folds=p.n_folds, **{**args, **fold_kwargs})
+                mil_optimizer=p.mil_optimizer, mil_bs=p.mil_bs, n_folds=p.n_folds, **{**args, **fold_kwargs})
 
 def _pooled_args(p:Preset) -> dict:
     sig = inspect.signature(pooled_fold).parameters
@@ -69,7 +69,7 @@ def _split_token(r:dict):
     return r['split_seed'] if r.get('folds') is None else f"given-{split_digest(r['folds'])}"
 
 def _cv_key(stores:list, p:Preset, model:str, seed:int, frac:float, draw:int, split_seed:int, fold_kwargs:dict, device) -> str:
-    if model == 'attention':
+    if model in AGGREGATORS:
         args = _fold_args(p, fold_kwargs)
         args.update(trainer='train_folds', precision=str(mil_precision('auto', get_device(device))))
     else: args = _pooled_args(p)
@@ -93,7 +93,7 @@ def cached_cvs(requests:list, # one dict per cross-validation: store (one, or on
               ) -> list:
     "(CVResult, seconds, reused?) of each requested cross-validation; those not cached are computed together (attention-MIL: side by side, `train_folds`)"
     if model not in MODELS: raise ValueError(f"unknown model {model!r}; choose one of {', '.join(MODELS)}")
-    if model != 'attention' and fold_kwargs: raise ValueError(f"the {model} baseline takes no train_fold arguments ({', '.join(fold_kwargs)})")
+    if model not in AGGREGATORS and fold_kwargs: raise ValueError(f"the {model} baseline takes no train_fold arguments ({', '.join(fold_kwargs)})")
     _fold_args(preset, fold_kwargs)                                   # refuses arguments train_fold does not take
     if fold_kwargs.pop('finetune', False): raise ValueError("cached_cv trains on frozen features; fine-tune with train_fold")
     todo, out = [], [None] * len(requests)
@@ -112,8 +112,8 @@ def cached_cvs(requests:list, # one dict per cross-validation: store (one, or on
     if not todo: return out
     t = time.time()
     jobs = [job for _, _, js in todo for job in js]
-    if model != 'attention': fits = [pooled_fold(f, s, model.split('-')[0], n_folds=preset.n_folds) for f, s, _ in jobs]
-    else: fits = train_folds(jobs, preset, device=device, **fold_kwargs)
+    if model not in AGGREGATORS: fits = [pooled_fold(f, s, model.split('-')[0], n_folds=preset.n_folds) for f, s, _ in jobs]
+    else: fits = train_folds(jobs, preset, device=device, aggregator=model, **fold_kwargs)
     secs = (time.time() - t) / len(todo)                              # trained together: each its share of the time
     for j, path, js in todo:
         res = CVResult([fits.pop(0) for _ in js], list(BAG_LABELS))
@@ -270,6 +270,7 @@ def run_experiment(data=None, # dataset root in the real layout; None: the prese
                    fractions=(0.1, 0.25, 0.5, 1.0), # label-efficiency fractions of the training patients
                    draws:int=3, # stratified subsets per fraction (below 1) and seed
                    baselines=('mean-lr', 'max-lr'), # pooled-feature baselines run beside attention-MIL on the same folds
+                   aggregators=('attention',), # MIL aggregators (`AGGREGATORS`) trained on every encoder's features; 'attention' always runs
                    n_boot:int=2000, # bootstrap resamples for the intervals
                    n_perm:int=2000, # permutations for the paired tests
                    figures:bool=True, # UMAPs, galleries and confusion matrices per encoder, and summary.png
@@ -280,8 +281,11 @@ def run_experiment(data=None, # dataset root in the real layout; None: the prese
     methods = list(methods)
     bad = [m for m in methods if m not in METHODS]
     if bad or not methods: raise ValueError(f"unknown method(s) {', '.join(bad) or '(none given)'}; choose from {', '.join(METHODS)}")
-    bad = [b for b in baselines if b not in MODELS or b == 'attention']
-    if bad: raise ValueError(f"unknown baseline(s) {', '.join(bad)}; choose from {', '.join(MODELS[1:])}")
+    bad = [b for b in baselines if b not in MODELS or b in AGGREGATORS]
+    if bad: raise ValueError(f"unknown baseline(s) {', '.join(bad)}; choose from mean-lr, max-lr")
+    bad = [a for a in aggregators if a not in AGGREGATORS]
+    if bad: raise ValueError(f"unknown aggregator(s) {', '.join(bad)}; choose from {', '.join(AGGREGATORS)}")
+    aggregators = ['attention', *[a for a in dict.fromkeys(aggregators) if a != 'attention']]   # the main table's model first
     recipes = dict(recipes or {})
     bad = sorted(set(recipes) - set(methods))
     if bad: raise ValueError(f"recipes given for method(s) not run: {', '.join(bad)}")
@@ -289,7 +293,7 @@ def run_experiment(data=None, # dataset root in the real layout; None: the prese
     if draws < 1: raise ValueError(f"draws must be at least 1, got {draws}")
     p = get_preset(preset, **overrides)
     fractions = sorted(set(float(f) for f in fractions) | {1.0})
-    models = ['attention', *baselines]
+    models = [*aggregators, *baselines]
     out = Path(out) if out is not None else Path('runs')/p.name
     out.mkdir(parents=True, exist_ok=True)
     device = get_device(device)
@@ -330,6 +334,8 @@ def run_experiment(data=None, # dataset root in the real layout; None: the prese
             res, t_cv, reused = cached_cv(cv_store, **cv)
             results.setdefault((m, 'attention'), []).append(res)
             t = time.time()
+            for a in aggregators[1:]: results.setdefault((m, a), []).append(cached_cv(cv_store, model=a, **cv)[0])
+            t_agg, t = time.time() - t, time.time()
             for b in baselines: results.setdefault((m, b), []).append(cached_cv(cv_store, model=b, **cv)[0])
             t_base, t = time.time() - t, time.time()
             for f in fractions:                # every draw of a fraction trained side by side (`cached_cvs`)
@@ -342,7 +348,7 @@ def run_experiment(data=None, # dataset root in the real layout; None: the prese
             t_eff = time.time() - t
             if truth:
                 for col in ('label', 'pred'): att.setdefault((m, col), []).append(attention_summary(res, stores[0], col))
-            times.append(dict(seed=s, method=m, pretrain_s=t_pre, features_s=t_feat, cv_s=t_cv, baselines_s=t_base,
+            times.append(dict(seed=s, method=m, pretrain_s=t_pre, features_s=t_feat, cv_s=t_cv, aggregators_s=t_agg, baselines_s=t_base,
                               label_efficiency_s=t_eff, cv_reused=reused))
             f1 = reported(_tag(res, s), 'macro_f1')
             _log(f"[seed {s}, {m}] macro-F1 {f1:.3f}" + (f", kNN cell type {knn[m][-1]['knn_cell_type']:.3f}" if probe is not None else '')
@@ -376,7 +382,7 @@ def run_experiment(data=None, # dataset root in the real layout; None: the prese
             comps.append(dict(family='encoder', method=m, versus=base, model='attention',
                               **_compare(exp_pats, (m, 'attention'), (base, 'attention'), classes, n_boot, n_perm, seeds[0])))
     for m in methods:
-        for b in baselines:
+        for b in models[1:]:
             comps.append(dict(family='aggregator', method=m, versus=b, model='attention',
                               **_compare(exp_pats, (m, 'attention'), (m, b), classes, n_boot, n_perm, seeds[0])))
     comparisons = pd.DataFrame(comps, columns=['family', 'method', 'versus', 'model', 'macro_f1_diff', 'ci_low', 'ci_high', 'p'])
@@ -387,7 +393,8 @@ def run_experiment(data=None, # dataset root in the real layout; None: the prese
                   splits=None if splits is None else dict(source=str(splits) if not isinstance(splits, pd.DataFrame) else 'a table', digest=split_digest(given)),
                   recipes={m: used[m][1] for m in methods},
                   supervised_data=_describe(sup) if sup is not None and 'supervised' in methods else None,
-                  probe=_describe(probe) if probe is not None else None, notes=notes, models=models,
+                  probe=_describe(probe) if probe is not None else None, notes=notes, models=models, aggregators=aggregators,
+                  mil_schedule=mil_schedule(p),
                   fractions=fractions, draws=draws, n_boot=n_boot, n_perm=n_perm, cache=cache.key, patients=int(n_pat), cells=int(len(cache)))
     exp = Experiment(out, config, results, table, models_table, comparisons, pd.DataFrame(eff), timings, problems, first)
     t = time.time()
@@ -494,6 +501,12 @@ def _figures(exp, cache:CellCache, out:Path) -> list:
         figs.append((f'Encoder: {m}', f'UMAP by cell type, subtype and attention ({m})', f'umap_{m}.png'))
     return figs
 
+def _grid(models:pd.DataFrame, metric:str='macro_f1') -> pd.DataFrame:
+    "methods × models: `metric` [95% interval]"
+    v = models.apply(lambda r: f"{r[metric]:.3f} [{r[metric + '_low']:.3f}, {r[metric + '_high']:.3f}]", axis=1)
+    order = list(dict.fromkeys(models.index.get_level_values(1)))
+    return v.unstack(1).reindex(columns=order).reindex(list(dict.fromkeys(models.index.get_level_values(0))))
+
 def write_report(exp:Experiment, cache:CellCache, figures:bool=True) -> Path:
     "Write the report folder of `exp`: report.md, figures, CSVs and the config"
     out, c, t = exp.out, exp.config, exp.table
@@ -512,6 +525,7 @@ def write_report(exp:Experiment, cache:CellCache, figures:bool=True) -> Path:
         lines += ['## Data problems skipped', ''] + [f"- {p}" for p in exp.problems] + ['']
     lines += ['## Protocol', '', f"- Pretraining regime: **{c['regime']}** — {c['regime_text']}.",
               f"- Variance: {c['variance_text']}.",
+              f"- MIL schedule: {c['mil_schedule']}.",
               (f"- Split: the folds of `{c['splits']['source']}` (digest `{c['splits']['digest']}`), SCEMILA's rotation over them."
                if c.get('splits') else "- Split: amlnb's stratified 5-fold split of the patients, drawn anew for each seed.")]
     sup, probe = c.get('supervised_data'), c.get('probe')
@@ -533,9 +547,13 @@ def write_report(exp:Experiment, cache:CellCache, figures:bool=True) -> Path:
               '`attention_auroc_pred_column` reads the predicted class\'s column instead. kNN cell type: accuracy of a '
               '20-nearest-neighbour vote on cells of the probe patients (see Protocol).', '',
               _md(exp.summary(), 3), '', '### Per-class F1 and all columns', '', _md(t, 3), '',
-              '## Attention against pooling', '',
-              'The same encoders\' features and folds with the bag pooled into one vector (mean or max) and a logistic regression '
-              '(regularisation chosen on the validation patients) instead of attention-MIL.', '', _md(exp.models, 3), '',
+              '## Aggregators × encoders', '',
+              'Macro-F1 [95% interval] of every model on every encoder\'s features, the same folds and seeds. '
+              + ('MIL aggregators (trained by `train_folds` with the schedule above): ' + ', '.join(f'`{a}`' for a in c['aggregators'])
+                 + ' (`08b_aggregators`); ' if len(c['aggregators']) > 1 else '')
+              + 'pooled baselines: the bag\'s frozen features pooled into one vector (mean or max) and a logistic regression '
+              '(regularisation chosen on the validation patients). Every column is compared with `attention` under Paired comparisons.', '',
+              _md(_grid(exp.models), 3), '', '### Every column with its sd', '', _md(exp.models, 3), '',
               '## Paired comparisons', '',
               f"Macro-F1 difference (method − versus) on the same patients and seeds: `encoder` rows compare pretraining methods under "
               f"attention-MIL, `aggregator` rows attention-MIL against a pooled baseline on the same encoder. ci: hierarchical bootstrap "

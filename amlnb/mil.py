@@ -25,20 +25,32 @@ from fastai.data.core import DataLoaders
 from fastai.data.load import DataLoader
 from fastai.callback.core import Callback
 from fastai.callback.tracker import EarlyStoppingCallback, SaveModelCallback
-from fastai.optimizer import Adam
+from fastai.optimizer import Adam, OptimWrapper
 from .core import BAG_LABELS, get_device, seed_everything, get_preset, Preset, CPU_PRECISION
 from .data import patient_splits, Fold
 from .augment import normalize
 from .metrics import classification_metrics
 
 # %% auto #0
-__all__ = ['POOLINGS', 'AttentionMIL', 'BagDataset', 'pad_bags', 'BagDataLoader', 'mil_metrics', 'CachedBag', 'FinetuneMIL',
-           'bag_patients', 'FoldResult', 'predict_bags', 'train_fold', 'CVResult', 'cross_validate', 'pooled_fold',
-           'StackedAdam', 'MILStack', 'mil_precision', 'train_folds', 'attention_auroc']
+__all__ = ['AGGREGATORS', 'POOLINGS', 'check_bags', 'AttentionMIL', 'BagDataset', 'pad_bags', 'BagDataLoader', 'mil_metrics',
+           'make_aggregator', 'SumBagLoss', 'mil_schedule', 'CachedBag', 'FinetuneMIL', 'bag_patients', 'FoldResult',
+           'predict_bags', 'train_fold', 'CVResult', 'cross_validate', 'pooled_fold', 'StackedAdam', 'StackedSGD',
+           'MILStack', 'mil_precision', 'train_folds', 'attention_auroc']
 
 # %% ../nbs/08_mil.ipynb #929cd216
+def check_bags(X:torch.Tensor, mask:torch.Tensor|None=None, check:bool=True) -> torch.Tensor:
+    "The mask of a batch of bags `X (B,N,D)` (all True when None), refusing wrong shapes and empty bags when `check`"
+    if X.ndim != 3: raise ValueError(f"X must be (B,N,D), got shape {tuple(X.shape)}")
+    if mask is None: mask = torch.ones(X.shape[:2], dtype=torch.bool, device=X.device)
+    if check:                         # off under `vmap` (`MILStack`), where a tensor cannot decide control flow
+        if mask.shape != X.shape[:2]: raise ValueError(f"mask must be (B,N) = {tuple(X.shape[:2])}, got {tuple(mask.shape)}")
+        empty = ~mask.any(1)
+        if empty.any(): raise ValueError(f"bag(s) {empty.nonzero().flatten().tolist()} of the batch have no cells")
+    return mask
+
 class AttentionMIL(nn.Module):
     "Gated attention MIL: `forward(X (B,N,D), mask (B,N))` -> (logits (B,C), raw attention (B,K,N))"
+    attends = True                    # returns attention scores (the contract every aggregator follows: `08b_aggregators`)
     def __init__(self,
                  in_dim:int, # cell feature size D
                  n_classes:int, # number of bag classes C
@@ -58,12 +70,7 @@ class AttentionMIL(nn.Module):
         self.head = nn.ModuleList([nn.Linear(hidden, 1) for _ in range(n_classes)]) if per_class_attention else nn.Linear(hidden, n_classes)
 
     def forward(self, X:torch.Tensor, mask:torch.Tensor|None=None, check:bool=True):
-        if X.ndim != 3: raise ValueError(f"X must be (B,N,D), got shape {tuple(X.shape)}")
-        if mask is None: mask = torch.ones(X.shape[:2], dtype=torch.bool, device=X.device)
-        if check:                     # off under `vmap` (`MILStack`), where a tensor cannot decide control flow
-            if mask.shape != X.shape[:2]: raise ValueError(f"mask must be (B,N) = {tuple(X.shape[:2])}, got {tuple(mask.shape)}")
-            empty = ~mask.any(1)
-            if empty.any(): raise ValueError(f"bag(s) {empty.nonzero().flatten().tolist()} of the batch have no cells")
+        mask = check_bags(X, mask, check)
         h = self.embed(X)                                                   # (B,N,H)
         g = torch.tanh(self.attn_v(h))
         if self.attn_u is not None: g = g * torch.sigmoid(self.attn_u(h))
@@ -149,6 +156,36 @@ def mil_metrics(y_true, probs, classes=BAG_LABELS) -> dict:
     return classification_metrics(y_true, probs, classes)
 
 # %% ../nbs/08_mil.ipynb #62b12ac3
+AGGREGATORS = ('attention', 'mean', 'max', 'transmil')   # 'attention' is `AttentionMIL`; the others live in `amlnb.aggregators`
+
+def make_aggregator(name:str, # one of `AGGREGATORS`
+                    in_dim:int, n_classes:int, hidden:int=128,
+                    per_class_attention:bool=True, # one attention column per class ('attention' only)
+                   ) -> nn.Module:
+    "A MIL model `forward(X (B,N,D), mask (B,N))` -> (logits (B,C), raw attention (B,K,N) or None)"
+    if name == 'attention': return AttentionMIL(in_dim, n_classes, hidden=hidden, per_class_attention=per_class_attention)
+    if name not in AGGREGATORS: raise ValueError(f"unknown aggregator {name!r}; choose one of {', '.join(AGGREGATORS)}")
+    from amlnb import aggregators           # imported on first use: amlnb.aggregators builds on this module
+    return aggregators.AGGREGATOR_CLASSES[name](in_dim, n_classes, hidden=hidden)
+
+class SumBagLoss(Callback):
+    "SCEMILA's gradient accumulation in one batch: backpropagate the *sum* of the bags' losses (the recorded loss stays the mean)"
+    order = 5
+    def after_loss(self):
+        if self.training: self.learn.loss_grad = self.loss_grad * len(self.yb[0])
+
+def _sgd(params, lr, **kwargs):
+    return OptimWrapper(params, torch.optim.SGD, lr=lr, momentum=0.9, nesterov=True)
+
+def mil_schedule(preset:str|Preset) -> str:
+    "The MIL schedule of a preset in words, for the report"
+    p = get_preset(preset)
+    opt = ("SGD (momentum 0.9, Nesterov, no weight decay), the losses of each step's bags summed as SCEMILA's gradient "
+           "accumulation sums them" if p.mil_optimizer == 'sgd' else "fastai's Adam (weight decay 0.01), the mean loss of each step's bags")
+    return (f"{opt}; lr {p.mil_lr:g}, {p.mil_bs} bags per step, class-balanced sampling, up to {p.mil_epochs} epochs, early stopping "
+            f"after {p.mil_patience} without a lower validation loss, the best epoch's model tested"
+            f"{'' if p.mil_optimizer == 'sgd' else ' (amlnb schedule; `paper` uses SCEMILA' + chr(39) + 's)'}")
+
 class CachedBag:
     "A patient's cells read from a CellCache on demand: `bag[rows]` -> uint8 (n,H,W,3)"
     def __init__(self, cache, positions): self.cache, self.positions = cache, np.asarray(positions)
@@ -205,22 +242,23 @@ def _predicted(k:int, # the fold
 
 @torch.no_grad()
 def predict_bags(model:nn.Module, ds:BagDataset, device=None) -> tuple:
-    "Class probabilities (B,C) and raw attention (list of (K,n)) of every bag, one bag at a time"
+    "Class probabilities (B,C) and raw attention (list of (K,n); None for an aggregator without attention) of every bag, one bag at a time"
     device = device or next(model.parameters()).device
     model.eval()
     probs, attn = [], []
     for i in range(len(ds)):
         X = torch.as_tensor(np.asarray(ds.bags[i][np.arange(len(ds.bags[i]))]))[None].to(device)
         logits, raw = model(X, torch.ones(X.shape[:2], dtype=torch.bool, device=device))
-        probs.append(torch.softmax(logits.float(), 1)[0].cpu().numpy()); attn.append(raw[0].float().cpu().numpy())
-    return np.stack(probs), attn
+        probs.append(torch.softmax(logits.float(), 1)[0].cpu().numpy())
+        attn.append(None if raw is None else raw[0].float().cpu().numpy())
+    return np.stack(probs), (None if any(a is None for a in attn) else attn)
 
 def train_fold(fold:Fold|int, # a Fold of `patient_splits`, or its number
                store, # a FeatureStore (07_features) of the dataset's cells
                preset:str|Preset='demo', # MIL epochs, patience, lr, max_cells
                seed:int=42, # seed of the initialisation and the sampling
-               bs:int=8, # bags per batch
-               per_class_attention:bool=True, # one attention column per class (SCEMILA)
+               bs:int|None=None, # bags per batch (default: the preset's `mil_bs`)
+               per_class_attention:bool=True, # one attention column per class (SCEMILA; 'attention' only)
                hidden:int=128, # cell embedding size in the attention model
                finetune:bool=False, # train the encoder end to end on images from `cache`
                cache=None, # the CellCache, for `finetune`
@@ -230,9 +268,11 @@ def train_fold(fold:Fold|int, # a Fold of `patient_splits`, or its number
                progress:bool=False, # fastai progress bars and table
                classes=BAG_LABELS, # the bag classes
                standardize:bool=True, # z-score each feature with the training cells' mean and std (frozen features only)
+               aggregator:str='attention', # the MIL model (`AGGREGATORS`)
               ) -> FoldResult:
-    "Train attention-MIL on one fold with early stopping on the validation loss; predict its validation and test patients"
+    "Train a MIL model on one fold with early stopping on the validation loss; predict its validation and test patients"
     p = get_preset(preset)
+    bs = bs or p.mil_bs
     if isinstance(fold, (int, np.integer)): fold = patient_splits(bag_patients(store), n_folds=n_folds)[fold]
     device = get_device(device)
     seed_everything(seed)
@@ -248,15 +288,16 @@ def train_fold(fold:Fold|int, # a Fold of `patient_splits`, or its number
     max_cells = p.max_cells or (64 if finetune else None)
     dls = DataLoaders(BagDataLoader(train_ds, bs=bs, shuffle=True, balanced=True, max_cells=max_cells, seed=seed, device=device),
                       BagDataLoader(valid_ds, bs=bs, device=device), device=device)
-    mil = AttentionMIL(store.features.shape[1], len(classes), hidden=hidden, per_class_attention=per_class_attention)
+    mil = make_aggregator(aggregator, store.features.shape[1], len(classes), hidden=hidden, per_class_attention=per_class_attention)
     if finetune:
         from amlnb.models import load_encoder
         enc = load_encoder(encoder) if isinstance(encoder, (str, Path)) else encoder
         model = FinetuneMIL(enc, mil)
     else: model = mil
     with tempfile.TemporaryDirectory() as tmp:
-        learn = Learner(dls, model, loss_func=lambda out, y: F.cross_entropy(out[0].float(), y), opt_func=Adam,
-                        lr=p.mil_lr, path=tmp, model_dir='.')
+        sgd = p.mil_optimizer == 'sgd'
+        learn = Learner(dls, model, loss_func=lambda out, y: F.cross_entropy(out[0].float(), y), opt_func=_sgd if sgd else Adam,
+                        lr=p.mil_lr, path=tmp, model_dir='.', cbs=[SumBagLoss()] if sgd else None)
         if finetune and device.type == 'cuda': learn.to_fp16()
         cbs = [EarlyStoppingCallback(monitor='valid_loss', patience=p.mil_patience),
                SaveModelCallback(monitor='valid_loss', fname='best', with_opt=False)]
@@ -297,8 +338,8 @@ class CVResult:
 
     @property
     def attention(self) -> dict:
-        "patient_id -> raw attention (K, n_cells) from the fold that tested the patient"
-        return {pid: f.attention[pid] for f in self.folds for pid in f.patients.patient_id[f.patients.part == 'test']}
+        "patient_id -> raw attention (K, n_cells) from the fold that tested the patient (empty for an aggregator without attention)"
+        return {pid: f.attention[pid] for f in self.folds for pid in f.patients.patient_id[f.patients.part == 'test'] if pid in f.attention}
 
     @property
     def positions(self) -> dict:
@@ -387,19 +428,41 @@ class StackedAdam:
             new = new - self.lr / d1.view(shape) * avg / ((sqr / d2.view(shape)).sqrt() + self.eps)
             p.copy_(torch.where(a, new, p))
 
+class StackedSGD:
+    "torch's SGD with momentum and Nesterov (SCEMILA's optimizer) on stacked parameters (M, ...), stepping only the models in `active`"
+    def __init__(self, params:dict, lr:float, mom:float=0.9, nesterov:bool=True):
+        self.params, self.lr, self.mom, self.nesterov = params, lr, mom, nesterov
+        self.buf = {k: torch.zeros_like(p) for k, p in params.items()}
+
+    def zero_grad(self):
+        for p in self.params.values(): p.grad = None
+
+    @torch.no_grad()
+    def step(self, active:torch.Tensor): # (M,) bool: the models to update
+        for k, p in self.params.items():
+            if p.grad is None: continue
+            a, buf, g = active.view((-1,) + (1,) * (p.ndim - 1)), self.buf[k], p.grad
+            buf.copy_(torch.where(a, self.mom * buf + g, buf))   # a zero buffer makes the first step torch's buf = g
+            d = g + self.mom * buf if self.nesterov else buf
+            p.copy_(torch.where(a, p - self.lr * d, p))
+
 class MILStack:
-    "M independent `AttentionMIL` models with stacked parameters: `(X (M,B,N,D), mask (M,B,N))` -> (logits (M,B,C), raw (M,B,K,N))"
+    "M independent MIL models (`AGGREGATORS`) with stacked parameters: `(X (M,B,N,D), mask (M,B,N))` -> (logits (M,B,C), raw (M,B,K,N) or None)"
     def __init__(self, models:list):
         self.base = copy.deepcopy(models[0]).to('meta')
+        self.attends = getattr(models[0], 'attends', True)
         self.params, self.buffers = stack_module_state(models)
-        self._f = vmap(lambda p, b, x, m: functional_call(self.base, (p, b), (x, m), {'check': False}), randomness='different')
+        call = lambda p, b, x, m: functional_call(self.base, (p, b), (x, m), {'check': False})
+        self._f = vmap(call if self.attends else (lambda p, b, x, m: call(p, b, x, m)[0]), randomness='different')
     def __call__(self, X, mask, models=None):
         "Run every model, or only `models` (indices; X and mask then hold just theirs): gradients reach only those"
-        if models is None: return self._f(self.params, self.buffers, X, mask)
-        i = torch.as_tensor(models, device=X.device)
-        return self._f({k: v[i] for k, v in self.params.items()}, {k: v[i] for k, v in self.buffers.items()}, X, mask)
-    def model(self, i:int, template:AttentionMIL) -> AttentionMIL:
-        "Model i as a plain `AttentionMIL` (a copy of `template` with its weights)"
+        if models is None: out = self._f(self.params, self.buffers, X, mask)
+        else:
+            i = torch.as_tensor(models, device=X.device)
+            out = self._f({k: v[i] for k, v in self.params.items()}, {k: v[i] for k, v in self.buffers.items()}, X, mask)
+        return out if self.attends else (out, None)       # vmap returns tensors only: an aggregator's None comes back here
+    def model(self, i:int, template:nn.Module) -> nn.Module:
+        "Model i as a plain module (a copy of `template` with its weights)"
         m = copy.deepcopy(template)
         m.load_state_dict({k: v[i].detach().clone() for k, v in {**self.params, **self.buffers}.items()})
         return m
@@ -423,15 +486,17 @@ class _Bags:
 def train_folds(jobs:list, # (fold, FeatureStore, seed) per model: a Fold of `patient_splits` with its store and MIL seed
                 preset:str|Preset='demo', # MIL epochs, patience, lr
                 device=None, # where to train (default: cuda, then mps, then cpu)
-                bs:int=8, # bags per batch
-                per_class_attention:bool=True, # one attention column per class (SCEMILA)
+                bs:int|None=None, # bags per batch (default: the preset's `mil_bs`)
+                per_class_attention:bool=True, # one attention column per class (SCEMILA; 'attention' only)
                 hidden:int=128, # cell embedding size in the attention model
                 classes=BAG_LABELS, # the bag classes
                 standardize:bool=True, # z-score each feature with the model's training cells' mean and std
                 precision:str='auto', # 'auto' (bf16 on a CPU with bf16 units, else fp32), 'fp32' or 'bf16'
+                aggregator:str='attention', # the MIL model (`AGGREGATORS`), the same for every job
                ) -> list:
-    "Train one attention-MIL model per job side by side, each with its own early stopping; a `FoldResult` per job, in order"
+    "Train one MIL model per job side by side, each with its own early stopping; a `FoldResult` per job, in order"
     p, device = get_preset(preset), get_device(device)
+    bs, sgd = bs or p.mil_bs, p.mil_optimizer == 'sgd'
     if not jobs: return []
     dtype, C, bags = mil_precision(precision, device), len(classes), {}
     data, models = [], []
@@ -439,14 +504,14 @@ def train_folds(jobs:list, # (fold, FeatureStore, seed) per model: a Fold of `pa
         if id(store) not in bags: bags[id(store)] = _Bags(store, classes)   # every bag of a store padded once, shared by its jobs
         b = bags[id(store)]
         seed_everything(seed)
-        models.append(AttentionMIL(store.features.shape[1], C, hidden=hidden, per_class_attention=per_class_attention).to(device))
+        models.append(make_aggregator(aggregator, store.features.shape[1], C, hidden=hidden, per_class_attention=per_class_attention).to(device))
         tr, va, te = (b.rows(pats) for pats in (fold.train, fold.valid, fold.test))
         cells = b.X[tr][b.mask[tr]]
         mu, sd = (cells.mean(0), cells.std(0, unbiased=False) + 1e-6) if standardize else (torch.zeros(1), torch.ones(1))
         data.append(dict(fold=fold, bags=b, tr=tr, va=va, te=te, mu=mu, sd=sd, rng=np.random.default_rng(seed)))
     M, template = len(jobs), copy.deepcopy(models[0]).cpu()
     stack = MILStack(models)
-    opt = StackedAdam(stack.params, p.mil_lr)
+    opt = StackedSGD(stack.params, p.mil_lr) if sgd else StackedAdam(stack.params, p.mil_lr)
     n_train = np.array([len(d['tr']) for d in data])
     steps = np.ceil(n_train / bs).astype(int)
     N = max(d['bags'].X.shape[1] for d in data)
@@ -462,12 +527,12 @@ def train_folds(jobs:list, # (fold, FeatureStore, seed) per model: a Fold of `pa
             ys.append(torch.cat([b.y[r], torch.full((B - len(r),), -100, dtype=torch.long)]))
         return torch.stack(Xs).to(device), torch.stack(masks).to(device), torch.stack(ys).to(device)
     def losses(models, X, mask, y):
-        "Each given model's mean cross-entropy over its bags, and its number of bags; only these models are computed"
+        "Each given model's summed cross-entropy over its bags, and its number of bags; only these models are computed"
         with torch.autocast(device.type, dtype=dtype, enabled=dtype is not None):
             logits, _ = stack(X, mask, models)
         ce = F.cross_entropy(logits.float().flatten(0, 1), y.flatten(), reduction='none', ignore_index=-100).view(y.shape)
         n = (y >= 0).sum(1)
-        return ce.sum(1) / n.clamp(min=1), n
+        return ce.sum(1), n
     best_loss, best_epoch, waiting = np.full(M, np.inf), np.zeros(M, int), np.zeros(M, int)
     best = {k: v.detach().clone() for k, v in stack.params.items()}
     training, history = np.ones(M, bool), [[] for _ in range(M)]
@@ -483,12 +548,14 @@ def train_folds(jobs:list, # (fold, FeatureStore, seed) per model: a Fold of `pa
             act = live[steps[live] > s]            # models still training that have a batch at this step
             loss, n = losses(act, *batch(act, [order[i][s * bs:(s + 1) * bs] for i in act]))
             opt.zero_grad()
-            loss.sum().backward()                  # each model's loss depends on its own parameters only
+            (loss if sgd else loss / n.clamp(min=1)).sum().backward()   # each model's loss depends on its own parameters only
             active = np.zeros(M, bool); active[act] = True
             opt.step(torch.as_tensor(active, device=device))
-            train_loss[act] += loss.detach().cpu().numpy() * n.cpu().numpy()
+            train_loss[act] += loss.detach().cpu().numpy()
         vloss = np.full(M, np.inf)
-        with torch.no_grad(): vloss[live] = losses(live, *batch(live, [data[i]['va'] for i in live]))[0].cpu().numpy()
+        with torch.no_grad():
+            vl, vn = losses(live, *batch(live, [data[i]['va'] for i in live]))
+            vloss[live] = (vl / vn.clamp(min=1)).cpu().numpy()
         for i in np.flatnonzero(training):
             history[i].append([train_loss[i] / n_train[i], float(vloss[i])])
             if vloss[i] < best_loss[i]:            # fastai's trackers: a strictly lower validation loss is a new best
@@ -509,7 +576,7 @@ def train_folds(jobs:list, # (fold, FeatureStore, seed) per model: a Fold of `pa
                             [b.ds.positions[j] for j in r])
             parts.append((part, ds, *predict_bags(model, ds, device)))
         out.append(FoldResult(d['fold'].k, *_predicted(d['fold'].k, parts, classes), history[i], int(best_epoch[i]), list(classes),
-                              info={'trainer': 'train_folds', 'precision': 'bf16' if dtype is not None else 'fp32'}))
+                              info={'trainer': 'train_folds', 'precision': 'bf16' if dtype is not None else 'fp32', 'aggregator': aggregator}))
     return out
 
 # %% ../nbs/08_mil.ipynb #761ec977
