@@ -15,6 +15,7 @@ from .layout import DataWarning, load_patients, load_matek, LAYOUT
 from .ssl import METHODS, get_recipe
 from .data import read_splits, given_splits, SplitError
 from .mil import AGGREGATORS
+from .external import FeatureFileError, FeatureFolder, EncoderFile, outside_encoder, POOLS
 
 # %% auto #0
 __all__ = ['UsageError', 'parse_args', 'parse_recipes', 'main', 'run']
@@ -38,7 +39,19 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument('--preset', default='demo', metavar='NAME',
                    help=f"sizes and schedules: {', '.join(PRESETS)} (default: demo; 'paper' is meant for a GPU)")
     p.add_argument('--methods', nargs='+', default=[','.join(METHODS)], metavar='M',
-                   help=f"pretraining methods to compare, comma-separated: {','.join(METHODS)} (default: all)")
+                   help=f"pretraining methods to compare, comma-separated: {','.join(METHODS)} (default: all); add scemila for "
+                        "the SCEMILA features the dataset ships (<patient>/fnl34_bn_features_layer_7.npy; on SynthAML they are written "
+                        "from the companion-trained supervised encoder)")
+    p.add_argument('--features', action='append', default=[], metavar='DIR',
+                   help="a folder of features computed elsewhere, one <patient_id>.npy per patient (row i = image i; (n,D) or "
+                        "(n,C,h,w) maps, pooled): a row of the report named after the folder (repeatable)")
+    p.add_argument('--encoder', action='append', default=[], metavar='FILE',
+                   help="an outside encoder: a torchvision ResNet state dict of any depth, or a TorchScript module mapping "
+                        "(B,3,H,W) to (B,D): a row of the report named after the file (repeatable)")
+    p.add_argument('--encoder-size', type=int, default=224, metavar='PX', help="input side of --encoder in px (default: 224)")
+    p.add_argument('--encoder-mean', default='0.485,0.456,0.406', metavar='R,G,B', help="input mean of --encoder (default: ImageNet's)")
+    p.add_argument('--encoder-std', default='0.229,0.224,0.225', metavar='R,G,B', help="input std of --encoder (default: ImageNet's)")
+    p.add_argument('--pool', default='mean', choices=POOLS, help="pooling of (C,h,w) feature maps in scemila and --features files (default: mean)")
     p.add_argument('--out', metavar='DIR', default=None, help="report folder (default: runs/<preset>)")
     p.add_argument('--device', default=None, help="cuda, cuda:N, mps or cpu (default: the best available)")
     p.add_argument('--seed', type=int, default=42, help="the first seed (default: 42)")
@@ -73,9 +86,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     a = _parser().parse_args(argv)
     if a.preset not in PRESETS: raise UsageError(f"unknown preset {a.preset!r}; choose one of {', '.join(PRESETS)}")
     a.methods = [m.strip() for arg in a.methods for m in arg.split(',') if m.strip()]
-    bad = [m for m in a.methods if m not in METHODS]
+    bad = [m for m in a.methods if m not in METHODS and m != 'scemila']
     if bad or not a.methods:
-        raise UsageError(f"unknown method(s) {', '.join(bad) or '(none)'}; choose from {','.join(METHODS)}")
+        raise UsageError(f"unknown method(s) {', '.join(bad) or '(none)'}; choose from {','.join(METHODS)},scemila")
     try: a.device = str(get_device(a.device))
     except (RuntimeError, ValueError) as e: raise UsageError(str(e).splitlines()[0]) from None
     if a.data is not None:
@@ -109,6 +122,7 @@ def parse_args(argv=None) -> argparse.Namespace:
         except (FileNotFoundError, SplitError) as e: raise UsageError(f"--splits {a.splits}: {str(e).splitlines()[0]}") from None
         a.splits = str(Path(a.splits).expanduser())
     a.recipes = parse_recipes(a.recipe, a.methods, a.preset)
+    a.external = _external(a, patients if a.data is not None else None)
     if a.seeds < 1: raise UsageError(f"--seeds {a.seeds}: give at least 1")
     if a.draws < 1: raise UsageError(f"--draws {a.draws}: give at least 1")
     try: a.fractions = tuple(float(f) for f in a.fractions.split(',') if f.strip())
@@ -121,6 +135,33 @@ def parse_args(argv=None) -> argparse.Namespace:
     bad = [x for x in a.aggregators if x not in AGGREGATORS]
     if bad or not a.aggregators: raise UsageError(f"--aggregators: unknown {', '.join(bad) or '(none)'}; choose from {','.join(AGGREGATORS)}")
     return a
+
+def _triple(opt:str, text:str) -> tuple:
+    try: v = tuple(float(x) for x in text.split(','))
+    except ValueError: v = ()
+    if len(v) != 3: raise UsageError(f"{opt} {text!r}: expected three numbers R,G,B")
+    return v
+
+def _external(a, patients) -> list:
+    "The rows from elsewhere (`--features`, `--encoder`), each checked now; raises `UsageError`"
+    out = [FeatureFolder(str(Path(d).expanduser()), a.pool) for d in a.features]
+    if a.pool != 'mean' and 'scemila' not in a.methods and not a.features: raise UsageError("--pool applies to scemila and --features only")
+    for x, d in zip(out, a.features):
+        folder = Path(x.path)
+        if not folder.is_dir(): raise UsageError(f"--features {d}: no such folder")
+        names = {p.stem for p in folder.glob('*.npy')}
+        if not names: raise UsageError(f"--features {d}: no .npy files (expected one <patient_id>.npy per patient)")
+        if patients is not None and not names & set(map(str, patients.patient_id)):
+            raise UsageError(f"--features {d}: none of its {len(names)} .npy files is named after a patient of --data")
+    mean, std = _triple('--encoder-mean', a.encoder_mean), _triple('--encoder-std', a.encoder_std)
+    for f in a.encoder:
+        try: outside_encoder(f, a.encoder_size, mean, std)          # loaded and tried on two cells now: bad files stop here
+        except (FileNotFoundError, ValueError) as e: raise UsageError(f"--encoder {f}: {str(e).splitlines()[0]}") from None
+        out.append(EncoderFile(str(Path(f).expanduser()), a.encoder_size, mean, std))
+    names = a.methods + [x.name for x in out]
+    dup = sorted({n for n in names if names.count(n) > 1})
+    if dup: raise UsageError(f"two rows named {', '.join(dup)}: rename a feature folder or encoder file")
+    return out
 
 def _value(text:str):
     "A recipe value from the command line: JSON where it parses (numbers, true/false, null, lists), else the text"
@@ -166,10 +207,13 @@ def main(argv=None) -> int:
         try:
             exp = run_experiment(a.data, methods=a.methods, preset=a.preset, out=a.out, seed=a.seed, seeds=a.seeds, device=a.device,
                                  supervised_data=a.supervised_data, strict=a.strict, splits=a.splits, recipes=a.recipes,
-                                 fractions=a.fractions, draws=a.draws, baselines=a.baselines, aggregators=a.aggregators, figures=not a.no_figures,
+                                 fractions=a.fractions, draws=a.draws, baselines=a.baselines, aggregators=a.aggregators, external=a.external, figures=not a.no_figures,
                                  progress=not a.quiet)
         except SplitError as e:                      # a split that does not fit SynthAML's patients shows only once they exist
             print(f"amlnb-run: error: --splits {a.splits}: {str(e).splitlines()[0]}", file=sys.stderr)
+            return 2
+        except FeatureFileError as e:                # no patient has a usable feature file: the row cannot be made
+            print(f"amlnb-run: error: {str(e).splitlines()[0]}", file=sys.stderr)
             return 2
     if a.quiet:
         for n in exp.config['notes']: print(n)

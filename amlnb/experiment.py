@@ -18,6 +18,7 @@ from .data import Fold, patient_splits, given_splits, split_digest
 from .ssl import (METHODS, RECIPES, Recipe, get_recipe, resolve_precision, recipe_table, describe_recipe, pretrain, evaluate_encoder, synth_data,
                        supervised_cells, json_like)
 from .features import extract_features, FeatureStore
+from .external import ScemilaFeatures, CacheRows, write_scemila_features
 from .mil import train_fold, train_folds, pooled_fold, CVResult, bag_patients, mil_precision, AGGREGATORS, mil_schedule
 from .stats import fold_scores, reported, hierarchical_bootstrap, paired_permutation, holm
 from .interpret import attention_summary, plot_f1, plot_confusion, plot_top_cells, plot_paper_umap, plot_attention_columns
@@ -252,6 +253,9 @@ def _variance_text(seeds:list, given:bool=False) -> str:
 def _compare(exp_pats, a:tuple, b:tuple, classes, n_boot:int, n_perm:int, seed:int) -> dict:
     "Macro-F1 difference a - b (each (method, model)), its hierarchical paired interval and its stratified permutation p-value"
     pa, pb = exp_pats(*a), exp_pats(*b)
+    common = set(pa.patient_id) & set(pb.patient_id)          # a row from feature files may lack some patients: compare on both's
+    if len(common) < max(pa.patient_id.nunique(), pb.patient_id.nunique()):
+        pa, pb = pa[pa.patient_id.isin(common)], pb[pb.patient_id.isin(common)]
     ci = hierarchical_bootstrap(pa, 'macro_f1', classes, other=pb, n_boot=n_boot, seed=seed)
     d, p = paired_permutation(pa, pb, 'macro_f1', classes, n_perm=n_perm, seed=seed)
     return dict(macro_f1_diff=d, ci_low=ci['low'], ci_high=ci['high'], p=p)
@@ -270,6 +274,7 @@ def run_experiment(data=None, # dataset root in the real layout; None: the prese
                    fractions=(0.1, 0.25, 0.5, 1.0), # label-efficiency fractions of the training patients
                    draws:int=3, # stratified subsets per fraction (below 1) and seed
                    baselines=('mean-lr', 'max-lr'), # pooled-feature baselines run beside attention-MIL on the same folds
+                   external=(), # rows from elsewhere (`amlnb.external`: ScemilaFeatures, FeatureFolder, EncoderFile); 'scemila' in `methods` adds ScemilaFeatures
                    aggregators=('attention',), # MIL aggregators (`AGGREGATORS`) trained on every encoder's features; 'attention' always runs
                    n_boot:int=2000, # bootstrap resamples for the intervals
                    n_perm:int=2000, # permutations for the paired tests
@@ -278,9 +283,16 @@ def run_experiment(data=None, # dataset root in the real layout; None: the prese
                    **overrides, # preset fields to override
                   ) -> Experiment:
     "Pretrain, extract, cross-validate and interpret every method under every seed; write the report to `out`; every stage cached"
-    methods = list(methods)
+    methods, external = list(methods), list(external)
+    if 'scemila' in methods:
+        methods.remove('scemila')
+        if not any(isinstance(x, ScemilaFeatures) for x in external): external.insert(0, ScemilaFeatures())
     bad = [m for m in methods if m not in METHODS]
-    if bad or not methods: raise ValueError(f"unknown method(s) {', '.join(bad) or '(none given)'}; choose from {', '.join(METHODS)}")
+    if bad or not (methods or external):
+        raise ValueError(f"unknown method(s) {', '.join(bad) or '(none given)'}; choose from {', '.join(METHODS)}, scemila")
+    names = methods + [x.name for x in external]
+    dup = sorted({n for n in names if names.count(n) > 1})
+    if dup: raise ValueError(f"two rows named {', '.join(dup)}: give the feature folders and encoder files distinct names")
     bad = [b for b in baselines if b not in MODELS or b in AGGREGATORS]
     if bad: raise ValueError(f"unknown baseline(s) {', '.join(bad)}; choose from mean-lr, max-lr")
     bad = [a for a in aggregators if a not in AGGREGATORS]
@@ -308,7 +320,7 @@ def run_experiment(data=None, # dataset root in the real layout; None: the prese
         methods.remove('supervised')
         notes.append(f"supervised left out: {why}")
         _log(notes[-1], progress)
-        if not methods: raise ValueError(notes[-1])
+        if not methods and not external: raise ValueError(notes[-1])
     regime = 'strict' if strict else 'transductive'
     given = given_splits(splits, cache.index, p.n_folds) if splits is not None else None
     truth = 'malignant' in cache.index and cache.index.malignant.notna().any()
@@ -317,20 +329,49 @@ def run_experiment(data=None, # dataset root in the real layout; None: the prese
         r = recipes.get(m)
         r = r if isinstance(r, Recipe) else get_recipe(m, p, **(r or {}))
         used[m] = (r, json_like(resolve_precision(r, device).as_dict()))
+    ext, ext_encoder = {}, {}
+    if data is None and any(isinstance(x, ScemilaFeatures) for x in external):
+        if sup is None: raise ValueError(f"SCEMILA-style features of SynthAML come from the supervised encoder, which cannot train here: {why}")
+        t = time.time()        # SynthAML ships no SCEMILA network: the companion-trained supervised encoder of seed 0 writes its files, once
+        enc = pretrain('supervised', cache, preset=p, seed=0, device=device, recipe=get_recipe('supervised', p), supervised_data=sup,
+                       progress=False, monitor=False)
+        n_written = write_scemila_features(cache, enc, device=device)
+        if n_written: _log(f"scemila: wrote SCEMILA-style feature files for {n_written} SynthAML patients ({time.time() - t:.0f} s)", progress)
+    for x in external:                 # features from elsewhere do not depend on the seed: one store each
+        t = time.time()
+        store = x.store(cache, device=device, progress=False)
+        ext[x.name] = (store, time.time() - t)
+        if callable(x.encoder): ext_encoder[x.name] = x.encoder()
+        left = store.meta.get('left_out', {})
+        if left: notes.append(f"{x.name}: {len(left)} patient(s) without a usable feature file left out of this row "
+                              f"({'; '.join(f'{k}: {v}' for k, v in list(left.items())[:5])}{'; ...' if len(left) > 5 else ''})")
+    rows_run = methods + list(ext)
     for s in seeds:
         folds = given or patient_splits(cache.index, n_folds=p.n_folds, seed=s)
-        for m in methods:
+        for m in rows_run:
             t = time.time()
-            common = dict(preset=p, seed=s, device=device, recipe=used[m][0], supervised_data=sup, progress=False, monitor=False)
-            per_fold = strict and m not in ('random', 'supervised')      # those two never see a cell of the evaluated patients
-            encs = ([pretrain(m, cache, exclude_patients=f.test, **common) for f in folds] if per_fold else [pretrain(m, cache, **common)])
-            t_pre, t = time.time() - t, time.time()
-            stores = [extract_features(e, cache, device=device, name=m, progress=False) for e in encs]
-            t_feat = time.time() - t
-            if s == seeds[0]: first[m] = stores[0]
-            if probe is not None: knn.setdefault(m, []).append(pd.DataFrame([evaluate_encoder(e, probe) for e in encs]).mean())
-            cv_store = stores if per_fold else stores[0]
-            cv = dict(preset=p, seed=s, split_seed=s, device=device, folds=given)
+            if m in ext:
+                store, t_feat = ext[m]
+                encs, stores, t_pre, per_fold = list(ext_encoder.get(m, []) and [ext_encoder[m]]), [store], 0.0, False
+                keep = set(store.patients)
+                row_folds = (given if len(keep) == n_pat else
+                             [Fold(f.k, [q for q in f.train if q in keep], [q for q in f.valid if q in keep], [q for q in f.test if q in keep])
+                              for f in folds])
+                if s == seeds[0]: first[m] = store
+                if probe is not None and encs: knn.setdefault(m, []).append(pd.DataFrame([evaluate_encoder(e, probe) for e in encs]).mean())
+                cv_store = store
+            else:
+                row_folds = given
+                common = dict(preset=p, seed=s, device=device, recipe=used[m][0], supervised_data=sup, progress=False, monitor=False)
+                per_fold = strict and m not in ('random', 'supervised')      # those two never see a cell of the evaluated patients
+                encs = ([pretrain(m, cache, exclude_patients=f.test, **common) for f in folds] if per_fold else [pretrain(m, cache, **common)])
+                t_pre, t = time.time() - t, time.time()
+                stores = [extract_features(e, cache, device=device, name=m, progress=False) for e in encs]
+                t_feat = time.time() - t
+                if s == seeds[0]: first[m] = stores[0]
+                if probe is not None: knn.setdefault(m, []).append(pd.DataFrame([evaluate_encoder(e, probe) for e in encs]).mean())
+                cv_store = stores if per_fold else stores[0]
+            cv = dict(preset=p, seed=s, split_seed=s, device=device, folds=row_folds)
             res, t_cv, reused = cached_cv(cv_store, **cv)
             results.setdefault((m, 'attention'), []).append(res)
             t = time.time()
@@ -339,7 +380,7 @@ def run_experiment(data=None, # dataset root in the real layout; None: the prese
             for b in baselines: results.setdefault((m, b), []).append(cached_cv(cv_store, model=b, **cv)[0])
             t_base, t = time.time() - t, time.time()
             for f in fractions:                # every draw of a fraction trained side by side (`cached_cvs`)
-                runs = [res] if f == 1.0 else [r for r, _, _ in cached_cvs([dict(store=cv_store, seed=s, split_seed=s, frac=f, draw=d, folds=given)
+                runs = [res] if f == 1.0 else [r for r, _, _ in cached_cvs([dict(store=cv_store, seed=s, split_seed=s, frac=f, draw=d, folds=row_folds)
                                                                            for d in range(draws)], p, device)]
                 for d, r_f in enumerate(runs):
                     pats = _tag(r_f, s)
@@ -351,13 +392,13 @@ def run_experiment(data=None, # dataset root in the real layout; None: the prese
             times.append(dict(seed=s, method=m, pretrain_s=t_pre, features_s=t_feat, cv_s=t_cv, aggregators_s=t_agg, baselines_s=t_base,
                               label_efficiency_s=t_eff, cv_reused=reused))
             f1 = reported(_tag(res, s), 'macro_f1')
-            _log(f"[seed {s}, {m}] macro-F1 {f1:.3f}" + (f", kNN cell type {knn[m][-1]['knn_cell_type']:.3f}" if probe is not None else '')
+            _log(f"[seed {s}, {m}] macro-F1 {f1:.3f}" + (f", kNN cell type {knn[m][-1]['knn_cell_type']:.3f}" if m in knn else '')
                  + f"  (pretrain {t_pre:.0f} s, features {t_feat:.0f} s, MIL {t_cv:.0f} s{' cached' if reused else ''}, "
-                 f"baselines {t_base:.0f} s, label efficiency {t_eff:.0f} s)", progress)
+                 f"aggregators {t_agg:.0f} s, baselines {t_base:.0f} s, label efficiency {t_eff:.0f} s)", progress)
     exp_pats = lambda m, model='attention': seed_patients(results, seeds, m, model)
     classes = list(BAG_LABELS)
     rows, mrows = [], []
-    for m in methods:
+    for m in rows_run:
         pats = exp_pats(m)
         row = dict(method=m, **_scores(pats, classes, n_boot, seeds[0]))
         row.update({f'F1 {c}': reported(pats, f'f1_{c}', classes) for c in classes})
@@ -376,19 +417,21 @@ def run_experiment(data=None, # dataset root in the real layout; None: the prese
     comps, done = [], set()
     for base in ('supervised', 'random'):
         if base not in methods: continue
-        for m in methods:
+        for m in rows_run:
             if m == base or frozenset((m, base)) in done: continue     # random vs supervised is shown once
             done.add(frozenset((m, base)))
             comps.append(dict(family='encoder', method=m, versus=base, model='attention',
                               **_compare(exp_pats, (m, 'attention'), (base, 'attention'), classes, n_boot, n_perm, seeds[0])))
-    for m in methods:
+    for m in rows_run:
         for b in models[1:]:
             comps.append(dict(family='aggregator', method=m, versus=b, model='attention',
                               **_compare(exp_pats, (m, 'attention'), (m, b), classes, n_boot, n_perm, seeds[0])))
     comparisons = pd.DataFrame(comps, columns=['family', 'method', 'versus', 'model', 'macro_f1_diff', 'ci_low', 'ci_high', 'p'])
     comparisons['p_holm'] = holm(comparisons.p.to_numpy()) if len(comparisons) else []
     timings = pd.DataFrame(times).set_index(['seed', 'method'])
-    config = dict(data=str(data) if data is not None else f'SynthAML ({p.name})', methods=methods, preset=p.as_dict(), seeds=seeds,
+    external_cfg = {x.name: dict(source=x.describe(), patients=len(ext[x.name][0].patients), cells=len(ext[x.name][0]),
+                                 dim=int(ext[x.name][0].dim), left_out=ext[x.name][0].meta.get('left_out', {})) for x in external}
+    config = dict(data=str(data) if data is not None else f'SynthAML ({p.name})', methods=rows_run, pretrained=methods, external=external_cfg, preset=p.as_dict(), seeds=seeds,
                   device=str(device), regime=regime, regime_text=REGIMES[regime], variance_text=_variance_text(seeds, given is not None),
                   splits=None if splits is None else dict(source=str(splits) if not isinstance(splits, pd.DataFrame) else 'a table', digest=split_digest(given)),
                   recipes={m: used[m][1] for m in methods},
@@ -492,7 +535,8 @@ def _figures(exp, cache:CellCache, out:Path) -> list:
         _save_fig(plot_confusion(_all_seeds(exp, m)), out/f'confusion_{m}.png')
         figs.append((f'Encoder: {m}', f'Confusion matrix, {m} (all seeds)', f'confusion_{m}.png'))
         res, store = first[m], exp.stores[m]
-        _save_fig(plot_top_cells(res, cache, k=6, column='label'), out/f'attention_{m}.png')
+        cells = CacheRows(cache, store.index.cache_position) if 'cache_position' in store.index and len(store) != len(cache) else cache
+        _save_fig(plot_top_cells(res, cells, k=6, column='label'), out/f'attention_{m}.png')
         figs.append((f'Encoder: {m}', f"Most and least attended cells, one patient per class ({m}, true class's column)", f'attention_{m}.png'))
         if np.asarray(next(iter(res.attention.values()))).shape[0] == len(res.classes):
             _save_fig(plot_attention_columns(res), out/f'attention_columns_{m}.png')
@@ -532,6 +576,8 @@ def write_report(exp:Experiment, cache:CellCache, figures:bool=True) -> Path:
     if sup: lines.append(f"- `supervised` trained on the labelled single cells of `{sup['root']}` ({sup['cells']} cells"
                          + (f", {sup['train_patients']} patients" if 'train_patients' in sup else '')
                          + f", classes {', '.join(sup['classes'])}), none of them a patient of this dataset.")
+    lines += [f"- `{n}`: {e['source']}; {e['patients']} patients, {e['cells']} cells, {e['dim']} features per cell. No pretraining "
+              "by amlnb: what its encoder was trained on is the source's." for n, e in c.get('external', {}).items()]
     lines += [f"- {n}." for n in c.get('notes', [])]
     if probe: lines.append(f"- kNN columns: cells of the {probe['probe_patients']} probe patients of `{probe['root']}`, "
                            f"references from its {probe['train_patients']} other patients; no encoder trained on the probe's cells.")

@@ -19,9 +19,9 @@ from .core import get_preset, amlnb_home, hash_key, BAG_LABELS, METADATA_COLUMNS
 
 # %% auto #0
 __all__ = ['UM', 'HEALTHY', 'MALIGNANT', 'CELL_TYPES', 'SUBTYPE_CELLS', 'OD', 'SPECS', 'STAIN_MODELS', 'MAX_LOBES', 'MAX_RODS',
-           'MAX_VACUOLES', 'MAX_NUCLEOLI', 'N_RBC', 'HEALTHY_DIFF', 'DIFFERENTIAL', 'MATEK_OF', 'smooth_noise',
-           'sample_stain', 'neutral_stain', 'apply_rgb_stain', 'render_cells', 'blur_images', 'show_cells',
-           'patient_composition', 'make_synth_dataset', 'make_synth_matek']
+           'MAX_VACUOLES', 'MAX_NUCLEOLI', 'N_RBC', 'HEALTHY_DIFF', 'DIFFERENTIAL', 'MLL_SHAPE', 'MATEK_OF',
+           'smooth_noise', 'sample_stain', 'neutral_stain', 'apply_rgb_stain', 'render_cells', 'blur_images',
+           'show_cells', 'patient_composition', 'make_synth_dataset', 'make_synth_matek']
 
 # %% ../nbs/01_synth.ipynb #423672a9
 UM = 25.0
@@ -514,12 +514,16 @@ def _patient_ids(n, rng):
     codes = rng.choice(26 ** 3, size=n, replace=False)
     return [''.join(letters[[c // 676, c // 26 % 26, c % 26]]) for c in codes]
 
+MLL_SHAPE = dict(   # AML-Cytomorphology_MLL_Helmholtz: patients and (min, max) images per patient of each bag label (its public metadata)
+    patients_per_class={'PML_RARA': 24, 'NPM1': 36, 'CBFB_MYH11': 37, 'RUNX1_RUNX1T1': 32, 'control': 60},
+    cells_per_patient={'PML_RARA': (340, 499), 'NPM1': (466, 500), 'CBFB_MYH11': (296, 500), 'RUNX1_RUNX1T1': (265, 499), 'control': (99, 498)})
+
 def make_synth_dataset(root:str|Path|None=None, # output folder; None: a folder under `amlnb_home('synth')` keyed by the settings
                        preset:str='demo', # preset giving size, patients per class and cells per patient
                        seed:int=0, # the dataset's seed: same seed, same bytes
                        size:int|None=None, # image side in px (default: the preset's)
-                       patients_per_class:int|None=None, # patients per bag label (default: the preset's)
-                       cells_per_patient:tuple|None=None, # (min, max) cells per patient (default: the preset's)
+                       patients_per_class:int|dict|None=None, # patients per bag label, or {bag_label: patients} (default: the preset's)
+                       cells_per_patient:tuple|dict|None=None, # (min, max) cells per patient, or {bag_label: (min, max)} (default: the preset's)
                        stain_model:str='od', # family of the patients' stain profiles (see `STAIN_MODELS`)
                        overwrite:bool=False, # replace an existing dataset made with other settings
                        progress:bool=True, # show a progress bar
@@ -527,8 +531,12 @@ def make_synth_dataset(root:str|Path|None=None, # output folder; None: a folder 
     "Write a SynthAML dataset in the real layout (`data/<bag_label>/<patient_id>/image_<N>.tif`, `metadata.csv`, `cells.csv`)"
     _check_stain_model(stain_model)
     p = get_preset(preset)
+    cells = cells_per_patient or p.cells_per_patient
     cfg = dict(size=size or p.size, patients_per_class=patients_per_class or p.patients_per_class,
-               cells_per_patient=list(cells_per_patient or p.cells_per_patient), seed=seed, version=1)
+               cells_per_patient={k: list(v) for k, v in cells.items()} if isinstance(cells, dict) else list(cells), seed=seed, version=1)
+    for k in ('patients_per_class', 'cells_per_patient'):
+        if isinstance(cfg[k], dict) and set(cfg[k]) != set(BAG_LABELS):
+            raise ValueError(f"{k} as a dict needs every bag label {list(BAG_LABELS)}, got {sorted(cfg[k])}")
     if stain_model != 'od': cfg['stain_model'] = stain_model   # the default leaves the settings, so the key, as they are
     root = Path(root) if root is not None else amlnb_home('synth') / f"{p.name}-{hash_key(cfg, n=8)}"
     return _write_atomically(root, cfg, _write_synth, overwrite, progress)
@@ -564,12 +572,13 @@ def _render_patient(types, size, g, stain):
 def _write_synth(out, cfg, progress):
     "Draw every patient of `cfg` into the folder `out`"
     rng = np.random.default_rng(cfg['seed'])
-    n_per, (lo, hi), size = cfg['patients_per_class'], cfg['cells_per_patient'], cfg['size']
-    labels = [b for b in BAG_LABELS for _ in range(n_per)]
+    n_per, cpp, size = cfg['patients_per_class'], cfg['cells_per_patient'], cfg['size']
+    labels = [b for b in BAG_LABELS for _ in range(n_per[b] if isinstance(n_per, dict) else n_per)]
     ids = _patient_ids(len(labels), rng)
     meta, cells = [], []
     for i in (progress_bar(range(len(ids)), leave=False) if progress else range(len(ids))):
         pid, label = ids[i], labels[i]
+        lo, hi = cpp[label] if isinstance(cpp, dict) else cpp
         n = int(rng.integers(lo, hi + 1))
         types, frac = patient_composition(label, n, rng)
         g = torch.Generator().manual_seed(cfg['seed'] * 1_000_003 + i)
