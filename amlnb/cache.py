@@ -6,15 +6,15 @@ Docs: https://amlnb.github.io/amlnb/cache.html.md"""
 
 # %% ../nbs/02b_cache.ipynb #29f6a619
 from __future__ import annotations
-import hashlib, json, os, shutil, time
+import hashlib, json, os, shutil, time, warnings
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Callable
 import numpy as np
 import pandas as pd
 from PIL import UnidentifiedImageError
-from .core import amlnb_home, atomic_path, hash_key, get_preset, Preset
-from .core import build_folder, publish_folder, clean_stale_builds, safe_name
+from .core import amlnb_home, atomic_path, hash_key, get_preset, Preset, stage_lock
+from .core import build_folder, publish_folder, clean_stale_builds, safe_name, file_digest, manifest_problem, CacheWarning
 from .synth import show_cells
 from .layout import Problem, warn_problems, load_patients, patient_files, read_cell
 
@@ -103,7 +103,8 @@ def _build_cache(final:Path, paths:list, table:pd.DataFrame, size:int, reader:Ca
                          for pid, c in table.patient_id.value_counts(sort=False).items() if pid not in kept]
         table[ok].reset_index(drop=True).to_json(tmp/'index.json', orient='table', index=False)
         with atomic_path(tmp/'meta.json') as p:   # written last: its presence marks a complete build
-            p.write_text(json.dumps(dict(meta, n=k, problems=[tuple(p) for p in problems], built=time.time()), indent=1))
+            files = {f: file_digest(tmp/f) for f in ('images.u8', 'index.json')}
+            p.write_text(json.dumps(dict(meta, n=k, problems=[tuple(p) for p in problems], built=time.time(), files=files), indent=1))
         publish_folder(tmp, final, is_complete=lambda p: _read_meta(p) is not None)
         return problems
     except BaseException:
@@ -154,6 +155,10 @@ class CellCache:
         out[order] = self.images[idxs[order]]
         return out
 
+    def verify(self, full:bool=True) -> str|None:
+        "Why the cache's files do not match their checksums (every byte read when `full`), or None when they do"
+        return manifest_problem(self.path, self.meta.get('files'), full=full)
+
     def __getstate__(self): return {**self.__dict__, '_images': None}   # workers re-open the map, never copy it
 
     def __repr__(self):
@@ -190,23 +195,27 @@ class CellCache:
         cache_dir.mkdir(parents=True, exist_ok=True)
         prefix = f"{safe_name(name or root.name, 'cells')}-{size}px"
         final = cache_dir/f"{prefix}-{key}"
-        if not rebuild and _read_meta(final) is not None:
+        with stage_lock(final):             # one process builds, the others wait and reuse (00_core)
+            meta = None if rebuild else _read_meta(final)
+            damaged = manifest_problem(final, meta.get('files')) if meta is not None else None
+            if meta is not None and damaged is None:
+                cache = cls(final, root=root, problems=problems, patients=patients)
+                warn_problems(cache.build_problems, f"CellCache {final.name}", "recorded when it was built")
+                return cache
+            if damaged: warnings.warn(f"CellCache {final.name}: {damaged}; building it again", CacheWarning)
+            clean_stale_builds(cache_dir)
+            n_workers = n_workers or min(8, os.cpu_count() or 1)
+            progress = len(paths) > 5000 if progress is None else progress
+            meta = dict(version=CACHE_VERSION, key=key, size=size, root=str(root), n_files=len(paths))
+            built = _build_cache(final, paths, table, size, reader or read_cell, n_workers, progress, meta)
+            if prune:
+                for d in cache_dir.glob(f"{prefix}-*"):
+                    old = _read_meta(d) if d != final else None
+                    if old is not None and old.get('root') == str(root): shutil.rmtree(d, ignore_errors=True)
             cache = cls(final, root=root, problems=problems, patients=patients)
-            warn_problems(cache.build_problems, f"CellCache {final.name}", "recorded when it was built")
+            cache.reused = False
+            warn_problems(built, f"CellCache {final.name}", f"{len(paths) - len(cache)} of {len(paths)} files skipped")
             return cache
-        clean_stale_builds(cache_dir)
-        n_workers = n_workers or min(8, os.cpu_count() or 1)
-        progress = len(paths) > 5000 if progress is None else progress
-        meta = dict(version=CACHE_VERSION, key=key, size=size, root=str(root), n_files=len(paths))
-        built = _build_cache(final, paths, table, size, reader or read_cell, n_workers, progress, meta)
-        if prune:
-            for d in cache_dir.glob(f"{prefix}-*"):
-                old = _read_meta(d) if d != final else None
-                if old is not None and old.get('root') == str(root): shutil.rmtree(d, ignore_errors=True)
-        cache = cls(final, root=root, problems=problems, patients=patients)
-        cache.reused = False
-        warn_problems(built, f"CellCache {final.name}", f"{len(paths) - len(cache)} of {len(paths)} files skipped")
-        return cache
 
     @classmethod
     def from_folder(cls,

@@ -6,7 +6,7 @@ Docs: https://amlnb.github.io/amlnb/cli.html.md"""
 
 # %% ../nbs/11_cli.ipynb #5a24ac84
 from __future__ import annotations
-import argparse, json, sys, time, warnings
+import argparse, errno, json, os, sys, time, warnings
 from pathlib import Path
 # fastai 2.8 calls torch.jit.script at import, which torch >= 2.10 flags as deprecated: noise on a terminal
 warnings.filterwarnings('ignore', message='`torch.jit.script` is deprecated', category=FutureWarning)
@@ -54,6 +54,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument('--pool', default='mean', choices=POOLS, help="pooling of (C,h,w) feature maps in scemila and --features files (default: mean)")
     p.add_argument('--out', metavar='DIR', default=None, help="report folder (default: runs/<preset>)")
     p.add_argument('--device', default=None, help="cuda, cuda:N, mps or cpu (default: the best available)")
+    p.add_argument('--deterministic', action='store_true',
+                   help="deterministic kernels on CUDA too (slower; on the CPU they are always on): the same seed gives the same report")
     p.add_argument('--seed', type=int, default=42, help="the first seed (default: 42)")
     p.add_argument('--seeds', type=int, default=1, metavar='N',
                    help="repeat the whole pipeline (pretraining, split, MIL) under N seeds from --seed; the intervals then cover "
@@ -192,12 +194,32 @@ def _show_warning(message, category, filename, lineno, file=None, line=None):
     if issubclass(category, DataWarning): print(f"data problems skipped — {message}", file=sys.stderr, flush=True)
     else: print(f"warning: {message}", file=sys.stderr, flush=True)
 
+def _home_text() -> str: return os.environ.get('AMLNB_HOME') or '~/.cache/amlnb (AMLNB_HOME unset)'
+
+def _fault(e:Exception) -> tuple[int, str]:
+    "(exit code, one line) for an error of the run: the environment's (disk, memory, device) or the input's"
+    import torch
+    first = (str(e).strip().splitlines() or [''])[0]
+    if isinstance(e, OSError):
+        where = f" ({e.filename})" if getattr(e, 'filename', None) else ''
+        if e.errno == errno.ENOSPC:
+            return 1, f"no space left on the disk{where}: free some, or point AMLNB_HOME ({_home_text()}) and --out at a larger disk"
+        if e.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+            return 1, (f"cannot write{where}: {e.strerror or first}; AMLNB_HOME ({_home_text()}) and --out must be writable folders")
+        return 1, f"{e.strerror or first}{where}"
+    if isinstance(e, (MemoryError, torch.OutOfMemoryError)):
+        return 1, (f"out of memory ({type(e).__name__}{': ' + first if first else ''}): the cells of one batch or bag do not fit; "
+                   "use a smaller preset, --device cpu, or a machine with more memory")
+    if isinstance(e, ValueError): return 2, first
+    return 1, f"{type(e).__name__}: {first} (AMLNB_TRACEBACK=1 shows where)"
+
 def main(argv=None) -> int:
     "The `amlnb-run` console script: parse, run the experiment, print the table; exit code 0, or 2 on bad input"
     try: a = parse_args(argv)
     except UsageError as e:
         print(f"amlnb-run: error: {e}", file=sys.stderr)
         return 2
+    if a.deterministic: os.environ['AMLNB_DETERMINISTIC'] = '1'   # seen by every stage's seeding (00_core)
     from amlnb.experiment import run_experiment     # heavy imports only once the arguments are good
     t0 = time.time()
     with warnings.catch_warnings():
@@ -215,6 +237,14 @@ def main(argv=None) -> int:
         except FeatureFileError as e:                # no patient has a usable feature file: the row cannot be made
             print(f"amlnb-run: error: {str(e).splitlines()[0]}", file=sys.stderr)
             return 2
+        except Exception as e:
+            if os.environ.get('AMLNB_TRACEBACK'): raise
+            code, text = _fault(e)
+            print(f"amlnb-run: error: {text}", file=sys.stderr)
+            return code
+        except KeyboardInterrupt:
+            print("amlnb-run: interrupted; run the same command again to go on: every finished stage is reused", file=sys.stderr)
+            return 130
     if a.quiet:
         for n in exp.config['notes']: print(n)
     print(f"\n{exp.summary().to_string()}\n")

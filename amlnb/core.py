@@ -6,7 +6,7 @@ Docs: https://amlnb.github.io/amlnb/core.html.md"""
 
 # %% ../nbs/00_core.ipynb #f14e1351
 from __future__ import annotations
-import os, re, random, hashlib, json, shutil, socket, tempfile, time
+import glob, os, re, random, hashlib, json, shutil, socket, tempfile, time
 from dataclasses import dataclass, asdict, field, fields, replace
 from pathlib import Path
 import numpy as np
@@ -15,9 +15,10 @@ import torch
 import torch.distributed as dist
 
 # %% auto #0
-__all__ = ['CPU_PRECISION', 'AUTOCAST_DTYPES', 'BAG_LABELS', 'METADATA_COLUMNS', 'PRESETS', 'get_device', 'world',
+__all__ = ['CPU_PRECISION', 'AUTOCAST_DTYPES', 'CHECK_BYTES', 'BAG_LABELS', 'METADATA_COLUMNS', 'PRESETS', 'get_device', 'world',
            'inference_precision', 'inference_autocast', 'seed_everything', 'amlnb_home', 'atomic_path', 'safe_name',
-           'build_folder', 'clean_stale_builds', 'publish_folder', 'hash_key', 'Preset', 'get_preset', 'presets_table']
+           'build_folder', 'clean_stale_builds', 'publish_folder', 'hash_key', 'stage_lock', 'CacheWarning',
+           'file_digest', 'manifest_problem', 'Preset', 'get_preset', 'presets_table']
 
 # %% ../nbs/00_core.ipynb #a1c5d631
 def _mps_available() -> bool:
@@ -76,15 +77,24 @@ def _threads_for_tests():
 _threads_for_tests()
 
 # %% ../nbs/00_core.ipynb #24958016
+def _want_deterministic(deterministic, device) -> bool:
+    if deterministic is not None: return bool(deterministic)
+    if os.environ.get('AMLNB_DETERMINISTIC', '').strip().lower() in ('1', 'true', 'yes', 'on'): return True
+    dev = torch.device(device) if device is not None else (torch.device('cuda') if torch.cuda.is_available() else torch.device('cpu'))
+    return dev.type == 'cpu'
+
 def seed_everything(seed:int=42, # the seed for python, numpy and torch
-                    deterministic:bool=False, # also ask cuDNN for deterministic kernels (slower on GPU)
+                    deterministic:bool|None=None, # deterministic kernels; None: on the CPU, or when $AMLNB_DETERMINISTIC is set
+                    device=None, # the device the run trains on (for the default of `deterministic`)
                    ) -> int:
-    "Seed python's `random`, numpy and torch (CPU and every GPU); returns `seed`"
+    "Seed python's `random`, numpy and torch (CPU and every GPU), and choose deterministic kernels; returns `seed`"
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
     if torch.cuda.is_available(): torch.cuda.manual_seed_all(seed)
-    if deterministic:
+    if _want_deterministic(deterministic, device):
+        os.environ.setdefault('CUBLAS_WORKSPACE_CONFIG', ':4096:8')   # cuBLAS's condition for repeatable matrix products
+        torch.use_deterministic_algorithms(True, warn_only=True)
         torch.backends.cudnn.deterministic = True
         torch.backends.cudnn.benchmark = False
     return seed
@@ -139,9 +149,9 @@ def build_folder(final:Path) -> Path:
     final.parent.mkdir(parents=True, exist_ok=True)
     return Path(tempfile.mkdtemp(prefix=f".build-{final.name}.{_host()}.{os.getpid()}.", dir=final.parent))
 
-def clean_stale_builds(folder:Path, max_age:float=86400):
-    "Remove `.build-*` folders in `folder` left by dead processes of this host, or older than `max_age` seconds"
-    for d in Path(folder).glob('.build-*'):
+def clean_stale_builds(folder:Path, max_age:float=86400, prefix:str='.build-'):
+    "Remove `.build-*` folders (names starting with `prefix`) in `folder` left by dead processes of this host, or older than `max_age` seconds"
+    for d in Path(folder).glob(f'{glob.escape(prefix)}*'):
         parts = d.name.rsplit('.', 3)
         dead = len(parts) == 4 and parts[1] == _host() and parts[2].isdigit() and not _pid_alive(int(parts[2]))
         try: old = time.time() - d.stat().st_mtime > max_age
@@ -166,6 +176,65 @@ def hash_key(*objs, n:int=16) -> str:
     "A stable hex digest of JSON-serialisable `objs`, `n` characters long"
     txt = json.dumps(objs, sort_keys=True, default=str)
     return hashlib.sha256(txt.encode()).hexdigest()[:n]
+
+# %% ../nbs/00_core.ipynb #cc74cdc4
+class stage_lock:
+    "Hold the inter-process lock of the cached stage at `path` for the block: one process builds it, the others wait (a no-op under torch.distributed)"
+    def __init__(self, path:str|Path): self.path = Path(path).expanduser().absolute()
+    @property
+    def lock_file(self) -> Path:
+        return amlnb_home('locks')/f"{safe_name(self.path.name)}-{hash_key(str(self.path), n=12)}.lock"
+    def __enter__(self):
+        self.lock = None
+        if world()[1] == 1:
+            from filelock import FileLock
+            self.lock = FileLock(str(self.lock_file))
+            self.lock.acquire()
+        return self
+    def __exit__(self, *exc):
+        if self.lock is not None: self.lock.release()
+        return False
+
+# %% ../nbs/00_core.ipynb #fe5808d8
+class CacheWarning(UserWarning):
+    "A cached artefact found damaged (and built again), or a lock that was waited for"
+
+CHECK_BYTES = 64 * 2**20    # files up to this size are checked whole when opened; larger ones by a sample
+
+def _sample_digest(path:Path, size:int, n:int=64, block:int=2**16) -> str:
+    h = hashlib.sha256(str(size).encode())
+    with open(path, 'rb') as f:
+        for off in sorted({int(o) for o in np.linspace(0, max(size - block, 0), n)}):
+            f.seek(off); h.update(f.read(block))
+    return h.hexdigest()
+
+def file_digest(path:str|Path, # a file
+               ) -> dict:
+    "Size, sha256 and (for files over `CHECK_BYTES`) a sampled digest of `path`: its entry in a manifest"
+    path = Path(path)
+    size, h = path.stat().st_size, hashlib.sha256()
+    with open(path, 'rb') as f:
+        for chunk in iter(lambda: f.read(2**22), b''): h.update(chunk)
+    d = dict(bytes=size, sha256=h.hexdigest())
+    if size > CHECK_BYTES: d['sample'] = _sample_digest(path, size)
+    return d
+
+def manifest_problem(folder:str|Path, # the artefact's folder
+                     files:dict|None, # name -> `file_digest`, as its manifest lists them
+                     full:bool=False, # hash every byte of large files too
+                    ) -> str|None:
+    "Why the files of `folder` do not match their manifest (one line), or None when they do"
+    if not files: return "its manifest lists no checksums (written by an older amlnb, or not by amlnb)"
+    folder = Path(folder)
+    for name, want in files.items():
+        path = folder/name
+        try: size = path.stat().st_size
+        except OSError: return f"{name} is missing"
+        if size != want['bytes']: return f"{name} holds {size:,} bytes, its manifest says {want['bytes']:,} (truncated or replaced)"
+        if 'sample' in want and not full: got, ref = _sample_digest(path, size), want['sample']
+        else: got, ref = file_digest(path)['sha256'], want['sha256']
+        if got != ref: return f"{name} does not match its checksum (corrupt)"
+    return None
 
 # %% ../nbs/00_core.ipynb #55f17867
 BAG_LABELS = ('PML_RARA', 'NPM1', 'CBFB_MYH11', 'RUNX1_RUNX1T1', 'control')

@@ -6,27 +6,28 @@ Docs: https://amlnb.github.io/amlnb/experiment.html.md"""
 
 # %% ../nbs/10_experiment.ipynb #3287eb78
 from __future__ import annotations
-import inspect, json, math, pickle, time, warnings
+import contextlib, hashlib, inspect, json, math, os, shutil, time, warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 import numpy as np
 import pandas as pd
 import matplotlib.pyplot as plt
-from .core import get_preset, get_device, amlnb_home, atomic_path, hash_key, BAG_LABELS, Preset
+from .core import get_preset, get_device, amlnb_home, atomic_path, hash_key, BAG_LABELS, Preset, stage_lock
+from .core import build_folder, publish_folder, clean_stale_builds
 from .cache import CellCache
 from .data import Fold, patient_splits, given_splits, split_digest
 from .ssl import (METHODS, RECIPES, Recipe, get_recipe, resolve_precision, recipe_table, describe_recipe, pretrain, evaluate_encoder, synth_data,
                        supervised_cells, json_like)
 from .features import extract_features, FeatureStore
 from .external import ScemilaFeatures, CacheRows, write_scemila_features
-from .mil import train_fold, train_folds, pooled_fold, CVResult, bag_patients, mil_precision, AGGREGATORS, mil_schedule
+from .mil import train_fold, train_folds, pooled_fold, CVResult, FoldResult, bag_patients, mil_precision, AGGREGATORS, mil_schedule
 from .stats import fold_scores, reported, hierarchical_bootstrap, paired_permutation, holm
 from .interpret import attention_summary, plot_f1, plot_confusion, plot_top_cells, plot_paper_umap, plot_attention_columns
 
 # %% auto #0
-__all__ = ['CV_VERSION', 'MODELS', 'METRICS', 'CI_METRICS', 'REGIMES', 'label_subset', 'cached_cvs', 'cached_cv', 'seed_patients',
-           'Experiment', 'run_experiment', 'label_efficiency_table', 'plot_label_efficiency', 'plot_intervals',
-           'plot_summary', 'write_report']
+__all__ = ['CV_VERSION', 'MODELS', 'METRICS', 'CI_METRICS', 'REGIMES', 'label_subset', 'save_cv', 'load_cv', 'cached_cvs',
+           'cached_cv', 'seed_patients', 'Experiment', 'run_experiment', 'check_report_folder',
+           'label_efficiency_table', 'plot_label_efficiency', 'plot_intervals', 'plot_summary', 'write_report']
 
 # %% ../nbs/10_experiment.ipynb #232afe60
 def label_subset(fold:Fold, # a fold of `patient_splits`
@@ -47,7 +48,7 @@ def label_subset(fold:Fold, # a fold of `patient_splits`
     return Fold(fold.k, sorted(keep), fold.valid, fold.test)
 
 # %% ../nbs/10_experiment.ipynb #e6952527
-CV_VERSION = 4
+CV_VERSION = 5
 MODELS = (*AGGREGATORS, 'mean-lr', 'max-lr')   # the MIL aggregators (`train_folds`), and the pooled baselines (`pooled_fold`)
 
 _NOT_IN_KEY = {'fold', 'store', 'preset', 'device', 'progress', 'cache', 'encoder', 'n_folds', 'aggregator'}   # the aggregator is the model
@@ -76,15 +77,60 @@ def _cv_key(stores:list, p:Preset, model:str, seed:int, frac:float, draw:int, sp
     else: args = _pooled_args(p)
     return hash_key(CV_VERSION, [s.key for s in stores], model, args, seed, frac, draw if frac < 1 else 0, split_seed)
 
+def _sha256(path:Path) -> str:
+    h = hashlib.sha256()
+    with open(path, 'rb') as f:
+        for chunk in iter(lambda: f.read(1 << 20), b''): h.update(chunk)
+    return h.hexdigest()
+
+def _plain(o):
+    "JSON for numpy scalars and arrays"
+    if isinstance(o, np.ndarray): return o.tolist()
+    if isinstance(o, np.generic): return o.item()
+    raise TypeError(f"{type(o).__name__} is not JSON serialisable")
+
+def save_cv(path:Path, # the manifest `cv-<key>.json`; the arrays go to the `.npz` beside it
+            res:CVResult, secs:float):
+    "Write a cross-validation without pickle: tables and metrics as JSON, attention and positions as an npz, its sha256 in the manifest"
+    arrays, folds = {}, []
+    for i, f in enumerate(res.folds):
+        for j, pid in enumerate(f.attention): arrays[f'att_{i}_{j}'] = np.asarray(f.attention[pid])
+        for j, pid in enumerate(f.positions): arrays[f'pos_{i}_{j}'] = np.asarray(f.positions[pid])
+        folds.append(dict(k=f.k, columns=list(f.patients.columns), patients={c: f.patients[c].tolist() for c in f.patients.columns},
+                          attention=[str(p) for p in f.attention], positions=[str(p) for p in f.positions], metrics=f.metrics,
+                          history=f.history, best_epoch=f.best_epoch, classes=list(f.classes), info=f.info))
+    npz = path.with_suffix('.npz')
+    with atomic_path(npz) as tmp:
+        with open(tmp, 'wb') as fh: np.savez(fh, **arrays)
+    manifest = dict(format='amlnb-cv-1', version=CV_VERSION, seconds=secs, classes=list(res.classes), folds=folds,
+                    arrays=npz.name, sha256=_sha256(npz))
+    with atomic_path(path) as tmp: Path(tmp).write_text(json.dumps(manifest, default=_plain))   # written last: it marks a finished result
+
+def load_cv(path:Path) -> tuple:
+    "(CVResult, seconds) from `save_cv`'s files; a ValueError naming what is wrong when they are unreadable, truncated or altered"
+    try: m = json.loads(Path(path).read_text())
+    except (OSError, ValueError) as e: raise ValueError(f"its manifest is unreadable ({type(e).__name__})") from None
+    if m.get('format') != 'amlnb-cv-1': raise ValueError("its manifest is not an amlnb cross-validation")
+    npz = Path(path).with_name(m['arrays'])
+    if not npz.is_file(): raise ValueError(f"{npz.name} is missing")
+    if _sha256(npz) != m['sha256']: raise ValueError(f"{npz.name} does not match its checksum (truncated or altered)")
+    with np.load(npz, allow_pickle=False) as z:
+        folds = []
+        for i, f in enumerate(m['folds']):
+            metrics = {part: {k: (np.asarray(v, dtype=np.int64) if k == 'confusion' else v) for k, v in d.items()} for part, d in f['metrics'].items()}
+            folds.append(FoldResult(f['k'], pd.DataFrame(f['patients'], columns=f['columns']),
+                                    {p: z[f'att_{i}_{j}'] for j, p in enumerate(f['attention'])},
+                                    {p: z[f'pos_{i}_{j}'] for j, p in enumerate(f['positions'])},
+                                    metrics, f['history'], f['best_epoch'], f['classes'], f['info']))
+    return CVResult(folds, m['classes']), m['seconds']
+
 def _load_cv(path:Path):
-    try:
-        with open(path, 'rb') as f: return pickle.load(f)
-    except Exception as e: warnings.warn(f"ignoring unreadable cached cross-validation {path} ({e}); computing it again")
+    try: return load_cv(path)
+    except (ValueError, KeyError) as e: warnings.warn(f"ignoring the cached cross-validation {path.name}: {e}; computing it again")
 
 def _save_cv(path:Path, res:CVResult, secs:float):
     path.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_path(path) as tmp:
-        with open(tmp, 'wb') as f: pickle.dump((res, secs), f)
+    save_cv(path, res, secs)
 
 def cached_cvs(requests:list, # one dict per cross-validation: store (one, or one per fold), seed, frac, split_seed, draw (defaults as `cached_cv`)
                preset:Preset, # MIL schedule
@@ -102,7 +148,7 @@ def cached_cvs(requests:list, # one dict per cross-validation: store (one, or on
         r = dict(dict(seed=42, frac=1.0, split_seed=42, draw=0, folds=None), **r)
         stores = list(r['store']) if isinstance(r['store'], (list, tuple)) else [r['store']] * preset.n_folds
         if len(stores) != preset.n_folds: raise ValueError(f"{len(stores)} feature stores for {preset.n_folds} folds")
-        path = amlnb_home('cv')/f"cv-{_cv_key(stores, preset, model, r['seed'], r['frac'], r['draw'], _split_token(r), fold_kwargs, device)}.pkl"
+        path = amlnb_home('cv')/f"cv-{_cv_key(stores, preset, model, r['seed'], r['frac'], r['draw'], _split_token(r), fold_kwargs, device)}.json"
         hit = _load_cv(path) if path.exists() else None
         if hit is not None: out[j] = (hit[0], hit[1], True)
         else:
@@ -111,15 +157,23 @@ def cached_cvs(requests:list, # one dict per cross-validation: store (one, or on
                      for f in (r['folds'] or patient_splits(patients, n_folds=preset.n_folds, seed=r['split_seed']))]
             todo.append((j, path, [(f, stores[f.k], r['seed']) for f in folds]))
     if not todo: return out
-    t = time.time()
-    jobs = [job for _, _, js in todo for job in js]
-    if model not in AGGREGATORS: fits = [pooled_fold(f, s, model.split('-')[0], n_folds=preset.n_folds) for f, s, _ in jobs]
-    else: fits = train_folds(jobs, preset, device=device, aggregator=model, **fold_kwargs)
-    secs = (time.time() - t) / len(todo)                              # trained together: each its share of the time
-    for j, path, js in todo:
-        res = CVResult([fits.pop(0) for _ in js], list(BAG_LABELS))
-        _save_cv(path, res, secs)
-        out[j] = (res, secs, False)
+    with contextlib.ExitStack() as held:
+        for path in sorted({str(p) for _, p, _ in todo}): held.enter_context(stage_lock(path))   # in one order: no two processes wait on each other
+        todo, waited = [], todo
+        for j, path, js in waited:                                    # another process may have computed some while this one waited
+            hit = _load_cv(path) if path.exists() else None
+            if hit is not None: out[j] = (hit[0], hit[1], True)
+            else: todo.append((j, path, js))
+        if not todo: return out
+        t = time.time()
+        jobs = [job for _, _, js in todo for job in js]
+        if model not in AGGREGATORS: fits = [pooled_fold(f, s, model.split('-')[0], n_folds=preset.n_folds) for f, s, _ in jobs]
+        else: fits = train_folds(jobs, preset, device=device, aggregator=model, **fold_kwargs)
+        secs = (time.time() - t) / len(todo)                          # trained together: each its share of the time
+        for j, path, js in todo:
+            res = CVResult([fits.pop(0) for _ in js], list(BAG_LABELS))
+            _save_cv(path, res, secs)
+            out[j] = (res, secs, False)
     return out
 
 def cached_cv(store, # a FeatureStore of every cell, or one per fold (strict pretraining)
@@ -307,7 +361,7 @@ def run_experiment(data=None, # dataset root in the real layout; None: the prese
     fractions = sorted(set(float(f) for f in fractions) | {1.0})
     models = [*aggregators, *baselines]
     out = Path(out) if out is not None else Path('runs')/p.name
-    out.mkdir(parents=True, exist_ok=True)
+    out = check_report_folder(out)           # before any work: a folder it may not replace, or cannot write, stops the run now
     device = get_device(device)
     t_all = time.time()
     cache, problems = _data(data, p, progress)
@@ -450,6 +504,17 @@ def _save_fig(fig, path:Path):
     with atomic_path(path) as tmp: fig.savefig(tmp, dpi=110, bbox_inches='tight', format='png')
     plt.close(fig)
 
+def check_report_folder(out:str|Path) -> Path:
+    "`out` if a report may be published there: a new or empty folder, or an earlier report (replaced whole), in a writable place"
+    out = Path(out).expanduser()
+    if out.exists() and not out.is_dir(): raise ValueError(f"the report folder {out} exists and is not a folder")
+    if out.is_dir() and not (out/'config.json').is_file() and any(out.iterdir()):
+        raise ValueError(f"the report folder {out} holds files that are not an amlnb report; a report folder is replaced whole: "
+                         "choose a new or empty folder")
+    try: shutil.rmtree(build_folder(out))       # a report is built beside its folder, then renamed onto it
+    except OSError as e: raise OSError(e.errno, f"cannot write the report beside {out}: {e.strerror}", str(out.parent)) from None
+    return out
+
 def _write_text(path:Path, text:str):
     with atomic_path(path) as tmp: Path(tmp).write_text(text)
 
@@ -552,8 +617,20 @@ def _grid(models:pd.DataFrame, metric:str='macro_f1') -> pd.DataFrame:
     return v.unstack(1).reindex(columns=order).reindex(list(dict.fromkeys(models.index.get_level_values(0))))
 
 def write_report(exp:Experiment, cache:CellCache, figures:bool=True) -> Path:
-    "Write the report folder of `exp`: report.md, figures, CSVs and the config"
-    out, c, t = exp.out, exp.config, exp.table
+    "Write the report folder of `exp`: report.md, figures, CSVs and the config; built aside, then published whole"
+    final = check_report_folder(exp.out)
+    clean_stale_builds(final.parent, prefix=f'.build-{final.name}.')
+    out = build_folder(final)
+    try:
+        _write_report(exp, cache, out, figures)
+        with stage_lock(final): publish_folder(out, final, is_complete=lambda q: (q/'report.md').is_file())
+    except BaseException:
+        shutil.rmtree(out, ignore_errors=True)
+        raise
+    return final/'report.md'
+
+def _write_report(exp:Experiment, cache:CellCache, out:Path, figures:bool):
+    c, t = exp.config, exp.table
     figs = _figures(exp, cache, out) if figures else []
     allp = pd.concat([exp.patients(m, model).assign(method=m, model=model) for m in exp.methods for model in c['models']])
     eff = label_efficiency_table(exp.label_efficiency)
@@ -619,4 +696,3 @@ def write_report(exp:Experiment, cache:CellCache, figures:bool=True) -> Path:
         if sec != section: lines += [f"## Figures — {sec}", '']; section = sec
         lines += [f"### {title}", '', f"![{title}]({f})", '']
     _write_text(out/'report.md', '\n'.join(lines))
-    return out/'report.md'

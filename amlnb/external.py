@@ -16,7 +16,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 import torchvision
 from fastprogress.fastprogress import progress_bar
-from .core import amlnb_home, hash_key, build_folder, publish_folder, clean_stale_builds, safe_name, atomic_path, get_device
+from .core import amlnb_home, hash_key, build_folder, publish_folder, clean_stale_builds, safe_name, atomic_path, get_device, stage_lock
 from .layout import DataWarning, Problem, warn_problems, list_images
 from .cache import CellCache
 from .augment import IMAGENET_STATS, denormalize, normalize
@@ -90,46 +90,47 @@ def files_store(cache:CellCache, # the cells
     key = hash_key(STORE_VERSION, 'files', cache.key, pool, sig)
     store_dir = Path(store_dir).expanduser() if store_dir is not None else amlnb_home('features')
     final = store_dir/f"{safe_name(name, 'features')}-{key}"
-    if _store_problem(final) is None:
-        store = FeatureStore(final)
-        _warn_left_out(store, name)
-        return store
-    clean_stale_builds(store_dir)
-    groups = idx.groupby('patient_id', sort=False).indices
-    kept, feats, left_out, dim = [], [], {}, None
-    pats = list(dirs)
-    for p in (progress_bar(pats) if progress else pats):
-        pos = np.asarray(groups[p], np.int64)
-        numbers = idx.N.iloc[pos]
+    with stage_lock(final):             # one process builds, the others wait and reuse (00_core)
+        if _store_problem(final) is None:
+            store = FeatureStore(final)
+            _warn_left_out(store, name)
+            return store
+        clean_stale_builds(store_dir)
+        groups = idx.groupby('patient_id', sort=False).indices
+        kept, feats, left_out, dim = [], [], {}, None
+        pats = list(dirs)
+        for p in (progress_bar(pats) if progress else pats):
+            pos = np.asarray(groups[p], np.int64)
+            numbers = idx.N.iloc[pos]
+            try:
+                if files.get(p) is None: raise FeatureFileError("no feature file")
+                if numbers.isna().any(): raise FeatureFileError(f"{int(numbers.isna().sum())} image(s) without a number: row i = image_i cannot place them")
+                n_images = len(list_images(dirs[p])[0])
+                f = read_feature_file(files[p], n_images, numbers.to_numpy(np.int64), pool, dim)
+            except FeatureFileError as e:
+                left_out[str(p)] = str(e); continue
+            dim = f.shape[1]
+            kept.append(pos); feats.append(f)
+        if not kept: raise FeatureFileError(f"{name}: no patient has a usable feature file ({next(iter(left_out.values()), '')}, ...)")
+        pos = np.concatenate(kept)
+        order = np.argsort(pos, kind='stable')                     # the cache's order
+        tmp = build_folder(final)
         try:
-            if files.get(p) is None: raise FeatureFileError("no feature file")
-            if numbers.isna().any(): raise FeatureFileError(f"{int(numbers.isna().sum())} image(s) without a number: row i = image_i cannot place them")
-            n_images = len(list_images(dirs[p])[0])
-            f = read_feature_file(files[p], n_images, numbers.to_numpy(np.int64), pool, dim)
-        except FeatureFileError as e:
-            left_out[str(p)] = str(e); continue
-        dim = f.shape[1]
-        kept.append(pos); feats.append(f)
-    if not kept: raise FeatureFileError(f"{name}: no patient has a usable feature file ({next(iter(left_out.values()), '')}, ...)")
-    pos = np.concatenate(kept)
-    order = np.argsort(pos, kind='stable')                     # the cache's order
-    tmp = build_folder(final)
-    try:
-        out = np.memmap(tmp/'features.f16', np.float16, 'w+', shape=(len(pos), dim))
-        x = np.concatenate(feats)[order]
-        with np.errstate(over='ignore'): x16 = x.astype(np.float16)
-        if not np.isfinite(x16).all(): raise FeatureFileError(f"{name}: features beyond ±65504 do not fit the fp16 store")
-        out[:] = x16; out.flush(); del out
-        idx.iloc[pos[order]].assign(cache_position=pos[order]).reset_index(drop=True).to_json(tmp/'index.json', orient='table', index=False)
-        meta = dict(version=STORE_VERSION, key=key, cache_key=cache.key, encoder_key=f"files-{key}", n=int(len(pos)), dim=int(dim),
-                    dtype='float16', source=name, pool=pool, left_out=left_out, built=time.time())
-        (tmp/'meta.json').write_text(json.dumps(meta, indent=1))
-        publish_folder(tmp, final, is_complete=lambda q: _store_problem(q) is None, replace=False)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    store = FeatureStore(final)
-    store.reused = False
+            out = np.memmap(tmp/'features.f16', np.float16, 'w+', shape=(len(pos), dim))
+            x = np.concatenate(feats)[order]
+            with np.errstate(over='ignore'): x16 = x.astype(np.float16)
+            if not np.isfinite(x16).all(): raise FeatureFileError(f"{name}: features beyond ±65504 do not fit the fp16 store")
+            out[:] = x16; out.flush(); del out
+            idx.iloc[pos[order]].assign(cache_position=pos[order]).reset_index(drop=True).to_json(tmp/'index.json', orient='table', index=False)
+            meta = dict(version=STORE_VERSION, key=key, cache_key=cache.key, encoder_key=f"files-{key}", n=int(len(pos)), dim=int(dim),
+                        dtype='float16', source=name, pool=pool, left_out=left_out, built=time.time())
+            (tmp/'meta.json').write_text(json.dumps(meta, indent=1))
+            publish_folder(tmp, final, is_complete=lambda q: _store_problem(q) is None, replace=False)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        store = FeatureStore(final)
+        store.reused = False
     _warn_left_out(store, name)
     return store
 

@@ -17,7 +17,7 @@ from fastprogress.fastprogress import progress_bar
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
-from .core import amlnb_home, hash_key, get_device, BAG_LABELS, build_folder, publish_folder, clean_stale_builds, safe_name, inference_precision, inference_autocast
+from .core import amlnb_home, hash_key, get_device, BAG_LABELS, build_folder, publish_folder, clean_stale_builds, safe_name, inference_precision, inference_autocast, stage_lock
 from .cache import CellCache
 from .data import patient_splits
 from .augment import normalize
@@ -185,25 +185,26 @@ def extract_features(encoder:str|Path|nn.Module, # an encoder file (`pretrain`'s
     store_dir = Path(store_dir).expanduser() if store_dir is not None else amlnb_home('features')
     store_dir.mkdir(parents=True, exist_ok=True)
     final = store_dir/f"{safe_name(name or getattr(module, 'meta', {}).get('method'), 'features')}-{key}"
-    if not rebuild and _store_problem(final) is None: return FeatureStore(final)
-    clean_stale_builds(store_dir)
-    param = next(module.parameters(), None)
-    home, was_training = (param.device if param is not None else torch.device('cpu')), module.training
-    tmp = build_folder(final)
-    try:
-        module.eval().to(device)
-        dim = _write_features(module, cache, tmp/'features.f16', bs, device, precision, progress)
-        cache.index.to_json(tmp/'index.json', orient='table', index=False)
-        meta = dict(version=STORE_VERSION, key=key, cache_key=cache.key, encoder_key=enc_key, n=len(cache), dim=dim,
-                    dtype='float16', device=str(device), precision=precision, encoder=str(encoder) if isinstance(encoder, (str, Path)) else None,
-                    encoder_meta={k: v for k, v in getattr(module, 'meta', {}).items() if k in ('method', 'data', 'seed')},
-                    built=time.time())
-        (tmp/'meta.json').write_text(json.dumps(meta, indent=1))   # written last: it marks a finished store
-        publish_folder(tmp, final, is_complete=lambda p: _store_problem(p) is None, replace=rebuild)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    finally: module.train(was_training).to(home)
+    with stage_lock(final):             # one process builds, the others wait and reuse (00_core)
+        if not rebuild and _store_problem(final) is None: return FeatureStore(final)
+        clean_stale_builds(store_dir)
+        param = next(module.parameters(), None)
+        home, was_training = (param.device if param is not None else torch.device('cpu')), module.training
+        tmp = build_folder(final)
+        try:
+            module.eval().to(device)
+            dim = _write_features(module, cache, tmp/'features.f16', bs, device, precision, progress)
+            cache.index.to_json(tmp/'index.json', orient='table', index=False)
+            meta = dict(version=STORE_VERSION, key=key, cache_key=cache.key, encoder_key=enc_key, n=len(cache), dim=dim,
+                        dtype='float16', device=str(device), precision=precision, encoder=str(encoder) if isinstance(encoder, (str, Path)) else None,
+                        encoder_meta={k: v for k, v in getattr(module, 'meta', {}).items() if k in ('method', 'data', 'seed')},
+                        built=time.time())
+            (tmp/'meta.json').write_text(json.dumps(meta, indent=1))   # written last: it marks a finished store
+            publish_folder(tmp, final, is_complete=lambda p: _store_problem(p) is None, replace=rebuild)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        finally: module.train(was_training).to(home)
     store = FeatureStore(final)
     store.reused = False
     return store

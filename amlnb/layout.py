@@ -12,15 +12,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import tifffile
-from PIL import Image
+from PIL import Image, ImageOps
 from .core import BAG_LABELS, METADATA_COLUMNS
 
 # %% auto #0
-__all__ = ['Problem', 'ENCODINGS', 'IMAGE_SUFFIXES', 'IGNORED_NAMES', 'IGNORED_SUFFIXES', 'LAYOUT', 'MATEK_CLASSES',
-           'DataWarning', 'problems_table', 'summarise_problems', 'warn_problems', 'data_warnings',
+__all__ = ['Problem', 'ENCODINGS', 'IMAGE_SUFFIXES', 'IGNORED_NAMES', 'IGNORED_SUFFIXES', 'MAX_CELL_PIXELS', 'LAYOUT',
+           'MATEK_CLASSES', 'DataWarning', 'problems_table', 'summarise_problems', 'warn_problems', 'data_warnings',
            'canonical_bag_label', 'normalise_column', 'read_metadata', 'metadata_rows', 'write_metadata_csv',
-           'image_number', 'list_images', 'read_cell', 'cell_rgb', 'write_cell', 'find_metadata', 'load_patients',
-           'write_quirky_dataset', 'patient_files', 'load_matek']
+           'image_number', 'list_images', 'ImageTooLarge', 'read_cell', 'cell_rgb', 'write_cell', 'bad_patient_id',
+           'find_metadata', 'load_patients', 'write_quirky_dataset', 'patient_files', 'load_matek']
 
 # %% ../nbs/02_layout.ipynb #dfea03af
 class DataWarning(UserWarning):
@@ -98,18 +98,42 @@ def _to_number(s:pd.Series) -> pd.Series:
 # %% ../nbs/02_layout.ipynb #c7699cb3
 ENCODINGS = ('utf-8', 'utf-8-sig', 'cp1252', 'latin-1')
 
-def _decode_text(raw:bytes) -> tuple[str, str]:
-    "Text and the encoding that decoded it"
-    if raw.startswith((b'\xff\xfe', b'\xfe\xff')): return raw.decode('utf-16'), 'utf-16'
-    if raw.startswith(b'\xef\xbb\xbf'): return raw.decode('utf-8-sig'), 'utf-8-sig'
+_BOMS = ((b'\xef\xbb\xbf', 'utf-8-sig', 'UTF-8'), (b'\xff\xfe', 'utf-16', 'UTF-16'), (b'\xfe\xff', 'utf-16', 'UTF-16'))
+
+def _decode_text(raw:bytes, source:str='text') -> tuple[str, str]:
+    "Text and the encoding that decoded it; a one-line ValueError naming `source` where no encoding fits"
+    for bom, enc, name in _BOMS:
+        if raw.startswith(bom):
+            try: return raw.decode(enc), enc
+            except UnicodeDecodeError as e:
+                raise ValueError(f"{source}: starts with a {name} byte-order mark, but byte {e.start} after it is not {name} "
+                                 f"({e.reason}); re-save it as UTF-8") from None
+    if b'\x00' in raw:
+        raise ValueError(f"{source}: holds NUL bytes, so it is not text in UTF-8, cp1252 or latin-1 "
+                         "(UTF-16 saved without a byte-order mark?); re-save it as UTF-8")
     for enc in ENCODINGS:
         try: return raw.decode(enc), enc
         except UnicodeDecodeError: pass
     raise AssertionError('latin-1 decodes any bytes')
 
 def _sniff_sep(text:str) -> str:
-    header = text.split('\n', 1)[0]
+    "The separator among `,` `;` tab that the first non-blank line holds most of"
+    header = next((line for line in text.splitlines() if line.strip()), '')
     return max([',', ';', '\t'], key=header.count)
+
+_SEP_NAMES = {',': 'comma', ';': 'semicolon', '\t': 'tab'}
+
+def _read_table(text:str, source:str) -> pd.DataFrame:
+    "The rows of a delimited text as strings, named by its first non-blank row; a one-line ValueError for what is no table"
+    sep = _sniff_sep(text)
+    try: rows = pd.read_csv(io.StringIO(text), sep=sep, header=None, dtype=str, keep_default_na=False)
+    except pd.errors.EmptyDataError:
+        raise ValueError(f"{source}: no header line; expected one with the columns patient_id and bag_label") from None
+    except pd.errors.ParserError as e:
+        why = re.sub(r'^Error tokenizing data\. C error: ', '', ' '.join(str(e).split()))
+        raise ValueError(f"{source}: not a {_SEP_NAMES[sep]}-separated table: {why}") from None
+    names = [c if c.strip() else f"Unnamed: {i}" for i, c in enumerate(rows.iloc[0].fillna(''))]
+    return rows.iloc[1:].set_axis(names, axis=1).reset_index(drop=True)
 
 def _tidy_metadata(raw:pd.DataFrame, source:str) -> pd.DataFrame:
     "Normalised names, stripped text, numbers parsed, bag labels checked, one row per patient"
@@ -145,16 +169,18 @@ def read_metadata(path:str|Path, # metadata.csv or metadata.xlsx
     if not path.is_file(): raise FileNotFoundError(f"no metadata file at {path}")
     encoding = None
     if path.suffix.lower() in ('.xlsx', '.xlsm', '.xls'):
-        sheets = pd.read_excel(path, sheet_name=None, dtype=str)
+        try: sheets = pd.read_excel(path, sheet_name=None, dtype=str)
+        except Exception as e:   # a corrupt workbook fails deep inside zipfile or openpyxl, each in its own way
+            raise ValueError(f"{path.name}: not a readable workbook ({type(e).__name__}: {' '.join(str(e).split())})") from None
         wanted = {'patient_id', 'bag_label'}
         names = [n for n, s in sheets.items() if wanted <= {normalise_column(c) for c in s.columns}]
         if not names: raise ValueError(f"{path.name}: no sheet holds the patient table (columns patient_id and bag_label); "
                                        f"its sheets are {list(sheets)}")
         raw, source = sheets[names[0]], f"{path.name}[{names[0]}]"
     else:
-        text, encoding = _decode_text(path.read_bytes())
-        raw = pd.read_csv(io.StringIO(text), sep=_sniff_sep(text), dtype=str, keep_default_na=False)
         source = path.name
+        text, encoding = _decode_text(path.read_bytes(), source)
+        raw = _read_table(text, source)
     df = _tidy_metadata(raw, source)
     df.attrs.update(source=str(path), encoding=encoding)
     return df
@@ -225,16 +251,36 @@ def _to_uint8(a:np.ndarray) -> np.ndarray:
     elif hi > 255: a = a * (255 / (65535 if hi <= 65535 else hi))
     return np.clip(np.rint(a), 0, 255).astype(np.uint8)
 
+MAX_CELL_PIXELS = 4096 * 4096
+
+class ImageTooLarge(ValueError):
+    "An image claiming more pixels than `MAX_CELL_PIXELS`, refused before it is decoded"
+
+def _check_pixels(w:int, h:int, name:str, depth:int=1):
+    "Raise `ImageTooLarge` when a header claims more than `MAX_CELL_PIXELS`"
+    n = int(w) * int(h) * max(int(depth), 1)
+    if n > MAX_CELL_PIXELS:
+        raise ImageTooLarge(f"{name} claims {w}x{h} px ({n:,} pixels), more than a cell image has (MAX_CELL_PIXELS = "
+                            f"{MAX_CELL_PIXELS:,}); not decoded (a decompression bomb, or no single-cell image)")
+
 def _read_tiff(path:Path) -> np.ndarray:
     with tifffile.TiffFile(path) as tif:
-        page = tif.pages[0]
+        page = tif.pages[0]   # a multi-page TIFF gives its first page
+        _check_pixels(page.imagewidth, page.imagelength, path.name, page.imagedepth)
         if page.photometric not in (tifffile.PHOTOMETRIC.RGB, tifffile.PHOTOMETRIC.MINISBLACK):
             raise ValueError(f"photometric {page.photometric.name} is left to Pillow")
+        if page.samplesperpixel > 4: raise ValueError(f"{page.samplesperpixel} samples per pixel are left to Pillow")
+        orientation = page.tags.get('Orientation')
+        if orientation is not None and orientation.value not in (1, None): raise ValueError("an orientation tag is left to Pillow")
         return page.asarray()
 
 def _read_pil(path:Path) -> np.ndarray:
-    with Image.open(path) as im:
-        im.load()
+    try: im = Image.open(path)
+    except Image.DecompressionBombError as e:
+        raise ImageTooLarge(f"{path.name} claims more pixels than Pillow opens ({e}); not decoded (MAX_CELL_PIXELS = {MAX_CELL_PIXELS:,})") from None
+    with im:
+        _check_pixels(*im.size, path.name)
+        im = ImageOps.exif_transpose(im)   # loads the pixels, turned as the EXIF orientation says
         if im.mode in ('RGB', 'RGBA', 'L', 'LA', 'I', 'F') or im.mode.startswith('I;16'): return np.asarray(im)
         return np.asarray(im.convert('RGB'))
 
@@ -246,9 +292,13 @@ def read_cell(path:str|Path, # an image file: TIFF (8/16-bit, RGBA, grey), PNG, 
     if path.stat().st_size == 0: raise ValueError(f"{path.name} is empty (0 bytes)")
     if path.suffix.lower() in ('.tif', '.tiff'):
         try: a = _read_tiff(path)
+        except ImageTooLarge: raise
         except Exception: a = _read_pil(path)   # Pillow's error, if any, is the clearer one
     else: a = _read_pil(path)
-    rgb = _to_uint8(_to_rgb(a))
+    a = _to_rgb(a)
+    if a.dtype.kind == 'f' and not np.isfinite(a).all():
+        raise ValueError(f"{path.name}: {int((~np.isfinite(a)).sum()):,} of its {a.size:,} pixel values are NaN or infinite")
+    rgb = _to_uint8(a)
     if rgb.shape[:2] != (size, size):
         rgb = np.asarray(Image.fromarray(np.ascontiguousarray(rgb)).resize((size, size), Image.Resampling.LANCZOS))
     return np.ascontiguousarray(rgb)
@@ -289,6 +339,21 @@ LAYOUT = "<root>/data/<bag_label>/<patient_id>/image_<N>.tif and <root>/metadata
 
 def _rel(path, root) -> str: return Path(os.path.relpath(path, root)).as_posix()
 
+def _stray_problem(p:Path, root:Path) -> Problem:
+    "How an entry of a patient (or class) folder that is no image file is named"
+    if p.is_symlink() and not p.exists():
+        return Problem('broken link', _rel(p, root), 'a symbolic link to nothing (its target is missing, or the links loop); ignored')
+    return Problem('unknown file', _rel(p, root), 'not an image file; ignored')
+
+def bad_patient_id(pid) -> str|None:
+    "Why `pid` cannot be the name of a patient folder, or None when it can"
+    s = str(pid)
+    if s in ('.', '..'): return f"{s!r} names a folder itself or its parent"
+    if '/' in s or '\\' in s: return f"{s!r} holds a path separator"
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in s): return f"{s!r} holds a control character"
+    if _is_ignored(Path(s)): return f"{s!r} is a name the folder scan skips (hidden, Thumbs.db, .npy, ...)"
+    return None
+
 def find_metadata(root:str|Path, # dataset root
                  ) -> Path:
     "The metadata file of a dataset root: metadata.csv, else metadata.xlsx (any case)"
@@ -326,10 +391,19 @@ def load_patients(root:str|Path, # dataset root holding data/ and metadata.csv (
     if not data.is_dir(): raise FileNotFoundError(f"no data/ folder in {root}; expected {LAYOUT}")
     meta_path = Path(metadata) if metadata is not None else find_metadata(root)
     meta = read_metadata(meta_path)
-    problems = []
+    problems, dropped = [], []
+    bad = meta.patient_id.map(bad_patient_id)
+    for pid, why in zip(meta.patient_id[bad.notna()], bad[bad.notna()]):
+        problems.append(Problem('bad patient id', pid, f"listed in {meta_path.name}, but {why}: it cannot be a patient folder; dropped"))
+        dropped.append(pid)
+    meta = meta[bad.isna()].reset_index(drop=True)
     found = _scan_data(data, root, problems)
+    for pid in [p for p in found if bad_patient_id(p)]:   # a folder name can hold a backslash or a control character
+        problems += [Problem('bad patient id', _rel(folder, root), f"a patient folder, but {bad_patient_id(pid)}: it cannot be a patient id; skipped")
+                     for _, folder in found.pop(pid)]
+        if pid not in dropped: dropped.append(pid)
     meta_label = dict(zip(meta.patient_id, meta.bag_label))
-    rows, dropped = [], []
+    rows = []
     for pid in sorted(set(found) | set(meta_label)):
         label, folders = meta_label.get(pid), found.get(pid, [])
         if not folders:
@@ -345,7 +419,7 @@ def load_patients(root:str|Path, # dataset root holding data/ and metadata.csv (
         elif folder_label != label:
             problems.append(Problem('bag_label mismatch', pid, f"{meta_path.name} says {label}, its folder is under data/{folder_label}/; kept as {label}, the metadata's label"))
         images, unknown = list_images(folder)
-        problems += [Problem('unknown file', _rel(u, root), 'not an image file; ignored') for u in unknown]
+        problems += [_stray_problem(u, root) for u in unknown]
         if not images:
             problems.append(Problem('empty folder', pid, f"data/{folder_label}/{pid}/ holds no image files; dropped"))
             dropped.append(pid); continue
@@ -418,7 +492,7 @@ def load_matek(root:str|Path, # folder holding the class folders BAS, EBO, ... (
         if d.name not in MATEK_CLASSES:
             problems.append(Problem('unknown class folder', d.name, 'not one of the 15 Matek classes; skipped')); continue
         images, unknown = list_images(d)
-        problems += [Problem('unknown file', _rel(u, root), 'not an image file; ignored') for u in unknown]
+        problems += [_stray_problem(u, root) for u in unknown]
         rows += [dict(path=str(p), image=p.name, N=image_number(p), cell_type=d.name) for p in images]
     if not rows: raise FileNotFoundError(f"no class folder with images in {root}; {expected}")
     cells, side_problems = _attach_sidecar(pd.DataFrame(rows).astype({'N': 'Int64'}), root)

@@ -275,7 +275,7 @@ def train_fold(fold:Fold|int, # a Fold of `patient_splits`, or its number
     bs = bs or p.mil_bs
     if isinstance(fold, (int, np.integer)): fold = patient_splits(bag_patients(store), n_folds=n_folds)[fold]
     device = get_device(device)
-    seed_everything(seed)
+    seed_everything(seed, device=device)
     train_ds, valid_ds, test_ds = (BagDataset.from_store(store, pats, classes) for pats in (fold.train, fold.valid, fold.test))
     if standardize and not finetune:
         train_cells = np.concatenate(train_ds.bags)
@@ -503,7 +503,7 @@ def train_folds(jobs:list, # (fold, FeatureStore, seed) per model: a Fold of `pa
     for fold, store, seed in jobs:
         if id(store) not in bags: bags[id(store)] = _Bags(store, classes)   # every bag of a store padded once, shared by its jobs
         b = bags[id(store)]
-        seed_everything(seed)
+        seed_everything(seed, device=device)
         models.append(make_aggregator(aggregator, store.features.shape[1], C, hidden=hidden, per_class_attention=per_class_attention).to(device))
         tr, va, te = (b.rows(pats) for pats in (fold.train, fold.valid, fold.test))
         cells = b.X[tr][b.mask[tr]]

@@ -19,7 +19,7 @@ from fastai.learner import ValueMetric, save_model, load_model
 from fastai.torch_core import rank_distrib, distrib_barrier
 from fastai.data.core import DataLoaders
 from fastai.callback.core import Callback
-from .core import get_device, get_preset, seed_everything, amlnb_home, atomic_path, hash_key, Preset, world, inference_autocast
+from .core import get_device, get_preset, seed_everything, amlnb_home, atomic_path, hash_key, Preset, world, inference_autocast, stage_lock
 from .synth import make_synth_dataset, make_synth_matek
 from .layout import load_matek
 from .cache import CellCache
@@ -265,46 +265,47 @@ def pretrain(method:str, # one of METHODS
     key = hash_key(config)
     folder = Path(out) if out is not None else amlnb_home('encoders')/f"{method}-{key}"
     final = folder/'encoder.pth'
-    if final.exists():
-        saved = load_encoder(final).meta
-        if saved.get('key') != key:
-            raise ValueError(f"{final} holds an encoder made with other settings ({', '.join(_mismatch(saved.get('config', {}), config)) or 'an older format'}); "
-                             "remove it or choose another folder")
+    with stage_lock(folder):             # one process builds, the others wait and reuse (00_core)
+        if final.exists():
+            saved = load_encoder(final).meta
+            if saved.get('key') != key:
+                raise ValueError(f"{final} holds an encoder made with other settings ({', '.join(_mismatch(saved.get('config', {}), config)) or 'an older format'}); "
+                                 "remove it or choose another folder")
+            return final
+        folder.mkdir(parents=True, exist_ok=True)
+        seed_everything(seed, device=device)
+        meta = dict(method=method, key=key, config=config, recipe=config.get('recipe', dict(stem=r.stem)), seed=seed)
+        if method == 'random': return save_encoder(ResNetEncoder(r.stem), final, **meta)
+        idx = cache.index
+        keep = np.ones(len(idx), bool)
+        if method == 'supervised' and 'role' in idx: keep &= (idx.role == 'train').to_numpy()
+        if config['exclude']: keep &= ~idx.patient_id.isin(config['exclude']).to_numpy()
+        dls = _pretrain_dls(cache, np.flatnonzero(keep), 'cell_type' if method == 'supervised' else None, r, seed, p.num_workers, device)
+        knn = None
+        if monitor:
+            probe = cache if method == 'supervised' else (companion_cells(p) if is_synth(data) else None)
+            if probe is not None and 'role' in probe.index:
+                knn = KNNMonitor.from_cache(probe, *probe_patients(probe), label=probe_label(probe), seed=seed)
+        learn = ssl_learner(dls, r, monitor=knn, compile=compile)
+        learn.path = folder
+        start, history, state = 0, [], _checkpoint(folder)
+        if state is not None:
+            learn.create_opt()
+            load_model(folder/state['weights'], learn.model, learn.opt, device=device, weights_only=True)
+            start, history = state['epoch'] + 1, state['history']
+            _set_rng_state(learn, state['rng'])
+        ckpt = _Checkpoint(folder, start, history)
+        fit = learn.fit_one_cycle if r.schedule == 'one_cycle' else learn.fit_flat_cos
+        with warnings.catch_warnings():
+            warnings.filterwarnings('ignore', message='.*weight_norm.*')
+            with (learn.no_bar() if not progress else nullcontext()), (learn.no_logging() if not progress else nullcontext()):
+                if start < r.epochs: fit(r.epochs, r.lr, start_epoch=start, cbs=[ckpt] + list(cbs or []))
+        if not rank_distrib():                                    # several processes: rank 0 writes, the others wait
+            save_encoder(learn.model.backbone.cpu(), final, **meta, history=ckpt.history,
+                         metric_names=list(learn.recorder.metric_names[1:-1]))
+            for f in [folder/'last.json', *folder.glob('epoch-*.pth')]: f.unlink(missing_ok=True)
+        distrib_barrier()
         return final
-    folder.mkdir(parents=True, exist_ok=True)
-    seed_everything(seed)
-    meta = dict(method=method, key=key, config=config, recipe=config.get('recipe', dict(stem=r.stem)), seed=seed)
-    if method == 'random': return save_encoder(ResNetEncoder(r.stem), final, **meta)
-    idx = cache.index
-    keep = np.ones(len(idx), bool)
-    if method == 'supervised' and 'role' in idx: keep &= (idx.role == 'train').to_numpy()
-    if config['exclude']: keep &= ~idx.patient_id.isin(config['exclude']).to_numpy()
-    dls = _pretrain_dls(cache, np.flatnonzero(keep), 'cell_type' if method == 'supervised' else None, r, seed, p.num_workers, device)
-    knn = None
-    if monitor:
-        probe = cache if method == 'supervised' else (companion_cells(p) if is_synth(data) else None)
-        if probe is not None and 'role' in probe.index:
-            knn = KNNMonitor.from_cache(probe, *probe_patients(probe), label=probe_label(probe), seed=seed)
-    learn = ssl_learner(dls, r, monitor=knn, compile=compile)
-    learn.path = folder
-    start, history, state = 0, [], _checkpoint(folder)
-    if state is not None:
-        learn.create_opt()
-        load_model(folder/state['weights'], learn.model, learn.opt, device=device)
-        start, history = state['epoch'] + 1, state['history']
-        _set_rng_state(learn, state['rng'])
-    ckpt = _Checkpoint(folder, start, history)
-    fit = learn.fit_one_cycle if r.schedule == 'one_cycle' else learn.fit_flat_cos
-    with warnings.catch_warnings():
-        warnings.filterwarnings('ignore', message='.*weight_norm.*')
-        with (learn.no_bar() if not progress else nullcontext()), (learn.no_logging() if not progress else nullcontext()):
-            if start < r.epochs: fit(r.epochs, r.lr, start_epoch=start, cbs=[ckpt] + list(cbs or []))
-    if not rank_distrib():                                    # several processes: rank 0 writes, the others wait
-        save_encoder(learn.model.backbone.cpu(), final, **meta, history=ckpt.history,
-                     metric_names=list(learn.recorder.metric_names[1:-1]))
-        for f in [folder/'last.json', *folder.glob('epoch-*.pth')]: f.unlink(missing_ok=True)
-    distrib_barrier()
-    return final
 
 # %% ../nbs/06d_pretrain.ipynb #4e8603cc
 def evaluate_encoder(encoder, # an encoder, its file, or a FeatureStore of its features of `cache`'s cells

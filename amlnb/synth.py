@@ -15,7 +15,7 @@ import torch.nn.functional as F
 from PIL import Image
 import matplotlib.pyplot as plt
 from fastprogress.fastprogress import progress_bar
-from .core import get_preset, amlnb_home, hash_key, BAG_LABELS, METADATA_COLUMNS
+from .core import get_preset, amlnb_home, hash_key, BAG_LABELS, METADATA_COLUMNS, stage_lock
 
 # %% auto #0
 __all__ = ['UM', 'HEALTHY', 'MALIGNANT', 'CELL_TYPES', 'SUBTYPE_CELLS', 'OD', 'SPECS', 'STAIN_MODELS', 'MAX_LOBES', 'MAX_RODS',
@@ -543,21 +543,22 @@ def make_synth_dataset(root:str|Path|None=None, # output folder; None: a folder 
 
 def _write_atomically(root, cfg, write, overwrite, progress):
     "`root` holding what `write(folder, cfg, progress)` writes: reused when its marker matches `cfg`, else built beside it and renamed into place"
-    marker = root / 'synth.json'
-    if marker.exists() and not overwrite:
-        if json.loads(marker.read_text()) == cfg: return root
-        raise FileExistsError(f"{root} holds a SynthAML dataset made with other settings; pass overwrite=True to replace it")
-    if root.exists() and any(root.iterdir()) and not overwrite and not marker.exists():
-        raise FileExistsError(f"{root} exists and is not a SynthAML dataset; choose an empty or new folder")
-    root.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f'.{root.name}.', suffix='.tmp', dir=root.parent))
-    try:
-        write(tmp, cfg, progress)
-        (tmp / 'synth.json').write_text(json.dumps(cfg))
-        if root.exists(): shutil.rmtree(root)
-        os.replace(tmp, root)
-    finally:
-        if tmp.exists(): shutil.rmtree(tmp)
+    with stage_lock(root):             # one process builds, the others wait and reuse (00_core)
+        marker = root / 'synth.json'
+        if marker.exists() and not overwrite:
+            if json.loads(marker.read_text()) == cfg: return root
+            raise FileExistsError(f"{root} holds a SynthAML dataset made with other settings; pass overwrite=True to replace it")
+        if root.exists() and any(root.iterdir()) and not overwrite and not marker.exists():
+            raise FileExistsError(f"{root} exists and is not a SynthAML dataset; choose an empty or new folder")
+        root.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f'.{root.name}.', suffix='.tmp', dir=root.parent))
+        try:
+            write(tmp, cfg, progress)
+            (tmp / 'synth.json').write_text(json.dumps(cfg))
+            if root.exists(): shutil.rmtree(root)
+            os.replace(tmp, root)
+        finally:
+            if tmp.exists(): shutil.rmtree(tmp)
     return root
 
 def _render_patient(types, size, g, stain):
