@@ -6,14 +6,14 @@ Docs: https://amlnb.github.io/amlnb/experiment.html.md"""
 
 # %% ../nbs/10_experiment.ipynb #3287eb78
 from __future__ import annotations
-import contextlib, hashlib, inspect, json, math, os, shutil, time, warnings
+import contextlib, inspect, json, math, shutil, time, warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 import numpy as np
 import pandas as pd
 import matplotlib.pyplot as plt
 from .core import get_preset, get_device, amlnb_home, atomic_path, hash_key, BAG_LABELS, Preset, stage_lock
-from .core import build_folder, publish_folder, clean_stale_builds
+from .core import build_folder, publish_folder, clean_stale_builds, file_digest
 from .cache import CellCache
 from .data import Fold, patient_splits, given_splits, split_digest
 from .ssl import (METHODS, RECIPES, Recipe, get_recipe, resolve_precision, recipe_table, describe_recipe, pretrain, evaluate_encoder, synth_data,
@@ -77,12 +77,6 @@ def _cv_key(stores:list, p:Preset, model:str, seed:int, frac:float, draw:int, sp
     else: args = _pooled_args(p)
     return hash_key(CV_VERSION, [s.key for s in stores], model, args, seed, frac, draw if frac < 1 else 0, split_seed)
 
-def _sha256(path:Path) -> str:
-    h = hashlib.sha256()
-    with open(path, 'rb') as f:
-        for chunk in iter(lambda: f.read(1 << 20), b''): h.update(chunk)
-    return h.hexdigest()
-
 def _plain(o):
     "JSON for numpy scalars and arrays"
     if isinstance(o, np.ndarray): return o.tolist()
@@ -103,7 +97,7 @@ def save_cv(path:Path, # the manifest `cv-<key>.json`; the arrays go to the `.np
     with atomic_path(npz) as tmp:
         with open(tmp, 'wb') as fh: np.savez(fh, **arrays)
     manifest = dict(format='amlnb-cv-1', version=CV_VERSION, seconds=secs, classes=list(res.classes), folds=folds,
-                    arrays=npz.name, sha256=_sha256(npz))
+                    arrays=npz.name, sha256=file_digest(npz)['sha256'])
     with atomic_path(path) as tmp: Path(tmp).write_text(json.dumps(manifest, default=_plain))   # written last: it marks a finished result
 
 def load_cv(path:Path) -> tuple:
@@ -113,7 +107,7 @@ def load_cv(path:Path) -> tuple:
     if m.get('format') != 'amlnb-cv-1': raise ValueError("its manifest is not an amlnb cross-validation")
     npz = Path(path).with_name(m['arrays'])
     if not npz.is_file(): raise ValueError(f"{npz.name} is missing")
-    if _sha256(npz) != m['sha256']: raise ValueError(f"{npz.name} does not match its checksum (truncated or altered)")
+    if file_digest(npz)['sha256'] != m['sha256']: raise ValueError(f"{npz.name} does not match its checksum (truncated or altered)")
     with np.load(npz, allow_pickle=False) as z:
         folds = []
         for i, f in enumerate(m['folds']):
@@ -127,10 +121,6 @@ def load_cv(path:Path) -> tuple:
 def _load_cv(path:Path):
     try: return load_cv(path)
     except (ValueError, KeyError) as e: warnings.warn(f"ignoring the cached cross-validation {path.name}: {e}; computing it again")
-
-def _save_cv(path:Path, res:CVResult, secs:float):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    save_cv(path, res, secs)
 
 def cached_cvs(requests:list, # one dict per cross-validation: store (one, or one per fold), seed, frac, split_seed, draw (defaults as `cached_cv`)
                preset:Preset, # MIL schedule
@@ -172,7 +162,7 @@ def cached_cvs(requests:list, # one dict per cross-validation: store (one, or on
         secs = (time.time() - t) / len(todo)                          # trained together: each its share of the time
         for j, path, js in todo:
             res = CVResult([fits.pop(0) for _ in js], list(BAG_LABELS))
-            _save_cv(path, res, secs)
+            save_cv(path, res, secs)
             out[j] = (res, secs, False)
     return out
 

@@ -6,7 +6,7 @@ Docs: https://amlnb.github.io/amlnb/synth.html.md"""
 
 # %% ../nbs/01_synth.ipynb #40ba46e0
 from __future__ import annotations
-import math, json, os, shutil, tempfile
+import math, json, shutil
 from pathlib import Path
 import numpy as np
 import pandas as pd
@@ -16,6 +16,7 @@ from PIL import Image
 import matplotlib.pyplot as plt
 from fastprogress.fastprogress import progress_bar
 from .core import get_preset, amlnb_home, hash_key, BAG_LABELS, METADATA_COLUMNS, stage_lock
+from .core import build_folder, publish_folder, clean_stale_builds
 
 # %% auto #0
 __all__ = ['UM', 'HEALTHY', 'MALIGNANT', 'CELL_TYPES', 'SUBTYPE_CELLS', 'OD', 'SPECS', 'STAIN_MODELS', 'MAX_LOBES', 'MAX_RODS',
@@ -550,13 +551,12 @@ def _write_atomically(root, cfg, write, overwrite, progress):
             raise FileExistsError(f"{root} holds a SynthAML dataset made with other settings; pass overwrite=True to replace it")
         if root.exists() and any(root.iterdir()) and not overwrite and not marker.exists():
             raise FileExistsError(f"{root} exists and is not a SynthAML dataset; choose an empty or new folder")
-        root.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f'.{root.name}.', suffix='.tmp', dir=root.parent))
+        clean_stale_builds(root.parent, prefix=f'.build-{root.name}.')   # left by a killed write
+        tmp = build_folder(root)
         try:
             write(tmp, cfg, progress)
-            (tmp / 'synth.json').write_text(json.dumps(cfg))
-            if root.exists(): shutil.rmtree(root)
-            os.replace(tmp, root)
+            (tmp / 'synth.json').write_text(json.dumps(cfg))        # written last: it marks a finished dataset
+            publish_folder(tmp, root, is_complete=lambda q: (q / 'synth.json').is_file())
         finally:
             if tmp.exists(): shutil.rmtree(tmp)
     return root
