@@ -10,7 +10,7 @@ import argparse, errno, json, os, sys, time, warnings
 from pathlib import Path
 # fastai 2.8 calls torch.jit.script at import, which torch >= 2.10 flags as deprecated: noise on a terminal
 warnings.filterwarnings('ignore', message='`torch.jit.script` is deprecated', category=FutureWarning)
-from .core import PRESETS, get_device, get_preset
+from .core import PRESETS, CacheWarning, get_device, get_preset
 from .layout import DataWarning, load_patients, load_matek, LAYOUT
 from .ssl import METHODS, get_recipe
 from .data import read_splits, given_splits, SplitError
@@ -192,22 +192,35 @@ def parse_recipes(items:list, # 'method.field=value' or 'method.views.arg=value'
 # %% ../nbs/11_cli.ipynb #882f45e9
 def _show_warning(message, category, filename, lineno, file=None, line=None):
     if issubclass(category, DataWarning): print(f"data problems skipped — {message}", file=sys.stderr, flush=True)
+    elif issubclass(category, CacheWarning): print(f"cache: {message}", file=sys.stderr, flush=True)
     else: print(f"warning: {message}", file=sys.stderr, flush=True)
 
 def _home_text() -> str: return os.environ.get('AMLNB_HOME') or '~/.cache/amlnb (AMLNB_HOME unset)'
+
+def _file_in_the_way(path) -> Path|None:
+    "The first of `path` and its parents that exists, if it is not a folder"
+    for q in (Path(path), *Path(path).parents):
+        if q.exists(): return None if q.is_dir() else q
+    return None
 
 def _fault(e:Exception) -> tuple[int, str]:
     "(exit code, one line) for an error of the run: the environment's (disk, memory, device) or the input's"
     import torch
     first = (str(e).strip().splitlines() or [''])[0]
     if isinstance(e, OSError):
-        where = f" ({e.filename})" if getattr(e, 'filename', None) else ''
+        path, reason = getattr(e, 'filename', None), e.strerror or first
+        where = f" ({path})" if path else ''
         if e.errno == errno.ENOSPC:
             return 1, f"no space left on the disk{where}: free some, or point AMLNB_HOME ({_home_text()}) and --out at a larger disk"
+        said = reason.startswith('cannot ')          # amlnb's own sentence, which names the place already
+        head = reason if said else f"cannot write{where}: {reason}"
         if e.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
-            return 1, (f"cannot write{where}: {e.strerror or first}; AMLNB_HOME ({_home_text()}) and --out must be writable folders")
-        return 1, f"{e.strerror or first}{where}"
-    if isinstance(e, (MemoryError, torch.OutOfMemoryError)):
+            return 1, f"{head}; AMLNB_HOME ({_home_text()}) and --out must be writable folders"
+        blocker = _file_in_the_way(path) if path and e.errno in (errno.EEXIST, errno.ENOTDIR) else None
+        if blocker is not None:
+            return 1, f"{head} ({blocker} is a file, not a folder); AMLNB_HOME ({_home_text()}) and --out must be folders"
+        return 1, f"{reason}{where}"
+    if isinstance(e, (MemoryError, getattr(torch, 'OutOfMemoryError', torch.cuda.OutOfMemoryError))):   # torch < 2.5: CUDA's only
         return 1, (f"out of memory ({type(e).__name__}{': ' + first if first else ''}): the cells of one batch or bag do not fit; "
                    "use a smaller preset, --device cpu, or a machine with more memory")
     if isinstance(e, ValueError): return 2, first
@@ -225,6 +238,7 @@ def main(argv=None) -> int:
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')              # library chatter (torch, weight_norm) ...
         warnings.simplefilter('always', DataWarning) # ... but never the data problems
+        warnings.simplefilter('always', CacheWarning) # ... nor a damaged cache, named and rebuilt
         warnings.showwarning = _show_warning
         try:
             exp = run_experiment(a.data, methods=a.methods, preset=a.preset, out=a.out, seed=a.seed, seeds=a.seeds, device=a.device,

@@ -20,7 +20,7 @@ from .core import amlnb_home, hash_key, build_folder, publish_folder, clean_stal
 from .layout import DataWarning, Problem, warn_problems, list_images
 from .cache import CellCache
 from .augment import IMAGENET_STATS, denormalize, normalize
-from .features import FeatureStore, STORE_VERSION, extract_features, _store_problem
+from .features import FeatureStore, STORE_VERSION, extract_features, _store_problem, _seal_store, _reusable_store
 
 # %% auto #0
 __all__ = ['SCEMILA_FILE', 'POOLS', 'FeatureFileError', 'pool_features', 'read_feature_file', 'files_store', 'scemila_store',
@@ -91,7 +91,7 @@ def files_store(cache:CellCache, # the cells
     store_dir = Path(store_dir).expanduser() if store_dir is not None else amlnb_home('features')
     final = store_dir/f"{safe_name(name, 'features')}-{key}"
     with stage_lock(final):             # one process builds, the others wait and reuse (00_core)
-        if _store_problem(final) is None:
+        if _reusable_store(final):
             store = FeatureStore(final)
             _warn_left_out(store, name)
             return store
@@ -124,7 +124,7 @@ def files_store(cache:CellCache, # the cells
             idx.iloc[pos[order]].assign(cache_position=pos[order]).reset_index(drop=True).to_json(tmp/'index.json', orient='table', index=False)
             meta = dict(version=STORE_VERSION, key=key, cache_key=cache.key, encoder_key=f"files-{key}", n=int(len(pos)), dim=int(dim),
                         dtype='float16', source=name, pool=pool, left_out=left_out, built=time.time())
-            (tmp/'meta.json').write_text(json.dumps(meta, indent=1))
+            _seal_store(tmp, meta)          # meta.json with the checksums, written last (07_features)
             publish_folder(tmp, final, is_complete=lambda q: _store_problem(q) is None, replace=False)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)

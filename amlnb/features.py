@@ -18,6 +18,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from .core import amlnb_home, hash_key, get_device, BAG_LABELS, build_folder, publish_folder, clean_stale_builds, safe_name, inference_precision, inference_autocast, stage_lock
+from .core import file_digest, manifest_problem, CacheWarning
 from .cache import CellCache
 from .data import patient_splits
 from .augment import normalize
@@ -52,8 +53,8 @@ def encoder_key(encoder:str|Path|nn.Module, # an encoder file, or a module
 # %% ../nbs/07_features.ipynb #5ccb1703
 STORE_VERSION = 1
 
-def _store_problem(path:Path) -> str|None:
-    "Why `path` is not a complete feature store, or None when it is one"
+def _store_problem(path:Path, full:bool=False) -> str|None:
+    "Why `path` is not a complete, intact feature store, or None when it is one (every byte hashed when `full`)"
     if not path.is_dir(): return "no such folder"
     try: meta = json.loads((path/'meta.json').read_text())
     except (OSError, ValueError): return "meta.json is missing or unreadable (an unfinished build?)"
@@ -63,7 +64,19 @@ def _store_problem(path:Path) -> str|None:
     except OSError: return "features.f16 is missing"
     want = meta['n'] * meta['dim'] * 2
     if nbytes != want: return f"features.f16 holds {nbytes} bytes, {meta['n']} x {meta['dim']} fp16 features need {want}"
-    return None
+    return manifest_problem(path, meta.get('files'), full=full)
+
+def _seal_store(tmp:Path, meta:dict):
+    "Finish the store built in `tmp`: its `meta.json`, with the checksums of the other files, written last"
+    files = {f: file_digest(tmp/f) for f in ('features.f16', 'index.json')}
+    (tmp/'meta.json').write_text(json.dumps(dict(meta, files=files), indent=1))
+
+def _reusable_store(final:Path, rebuild:bool=False) -> bool:
+    "Whether the store at `final` can be reused as it is; a damaged one is named (`CacheWarning`) and will be rebuilt"
+    if rebuild or not final.exists(): return False
+    problem = _store_problem(final)
+    if problem is not None: warnings.warn(f"FeatureStore {final.name}: {problem}; building it again", CacheWarning)
+    return problem is None
 
 class FeatureStore:
     "One encoder's features of every cell of a cache: an fp16 memory-mapped (N,D) array with the cache's index"
@@ -84,6 +97,10 @@ class FeatureStore:
         self.reused, self._bags = True, None
 
     def __len__(self) -> int: return len(self.index)
+
+    def verify(self, full:bool=True) -> str|None:
+        "Why the store's files do not match their checksums (every byte read when `full`), or None when they do"
+        return _store_problem(self.path, full=full)
 
     def __repr__(self):
         return (f"FeatureStore({len(self)} cells x {self.dim} fp16, {len(self.patients)} patients, "
@@ -186,7 +203,7 @@ def extract_features(encoder:str|Path|nn.Module, # an encoder file (`pretrain`'s
     store_dir.mkdir(parents=True, exist_ok=True)
     final = store_dir/f"{safe_name(name or getattr(module, 'meta', {}).get('method'), 'features')}-{key}"
     with stage_lock(final):             # one process builds, the others wait and reuse (00_core)
-        if not rebuild and _store_problem(final) is None: return FeatureStore(final)
+        if _reusable_store(final, rebuild): return FeatureStore(final)
         clean_stale_builds(store_dir)
         param = next(module.parameters(), None)
         home, was_training = (param.device if param is not None else torch.device('cpu')), module.training
@@ -199,7 +216,7 @@ def extract_features(encoder:str|Path|nn.Module, # an encoder file (`pretrain`'s
                         dtype='float16', device=str(device), precision=precision, encoder=str(encoder) if isinstance(encoder, (str, Path)) else None,
                         encoder_meta={k: v for k, v in getattr(module, 'meta', {}).items() if k in ('method', 'data', 'seed')},
                         built=time.time())
-            (tmp/'meta.json').write_text(json.dumps(meta, indent=1))   # written last: it marks a finished store
+            _seal_store(tmp, meta)          # meta.json with the checksums, written last: it marks a finished store
             publish_folder(tmp, final, is_complete=lambda p: _store_problem(p) is None, replace=rebuild)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)

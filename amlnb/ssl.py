@@ -20,6 +20,7 @@ from fastai.torch_core import rank_distrib, distrib_barrier
 from fastai.data.core import DataLoaders
 from fastai.callback.core import Callback
 from .core import get_device, get_preset, seed_everything, amlnb_home, atomic_path, hash_key, Preset, world, inference_autocast, stage_lock
+from .core import file_digest, manifest_problem, CacheWarning
 from .synth import make_synth_dataset, make_synth_matek
 from .layout import load_matek
 from .cache import CellCache
@@ -216,15 +217,37 @@ class _Checkpoint(Callback):
         name = f'epoch-{self.epoch}.pth'
         with atomic_path(self.folder/name) as tmp: save_model(tmp, self.learn.model, self.learn.opt)
         with atomic_path(self.folder/'last.json') as tmp:
-            tmp.write_text(json.dumps({'epoch': self.epoch, 'weights': name, 'history': self.history, 'rng': _rng_state(self.learn)}))
+            tmp.write_text(json.dumps({'epoch': self.epoch, 'weights': name, 'files': {name: file_digest(self.folder/name)},
+                                       'history': self.history, 'rng': _rng_state(self.learn)}))
         for old in self.folder.glob('epoch-*.pth'):
             if old.name != name: old.unlink(missing_ok=True)
 
 def _checkpoint(folder:Path) -> dict|None:
-    "The last checkpoint's record in `folder`, if it and its weights are there"
+    "The last checkpoint's record in `folder`, if it and its weights are there and intact; a damaged one is named and dropped"
     try: state = json.loads((folder/'last.json').read_text())
     except (OSError, ValueError): return None
-    return state if (folder/state.get('weights', '')).is_file() else None
+    weights = folder/state.get('weights', '')
+    if not weights.is_file(): return None
+    if 'files' in state: problem = manifest_problem(folder, state['files'], full=True)   # read once, on resume: every byte
+    else:                                                     # a checkpoint without checksums: it must at least load
+        try: torch.load(weights, map_location='cpu', weights_only=True); problem = None
+        except Exception as e: problem = f"{weights.name} does not load ({type(e).__name__})"
+    if problem is None: return state
+    warnings.warn(f"checkpoint of {folder.name}: {problem}; pretraining starts over", CacheWarning)
+    for f in [folder/'last.json', *folder.glob('epoch-*.pth')]: f.unlink(missing_ok=True)
+    return None
+
+def _seal_encoder(final:Path) -> Path:
+    "Write the manifest of the encoder file `final` beside it (`encoder.json`: its size and sha256); returns `final`"
+    with atomic_path(final.with_suffix('.json')) as tmp: tmp.write_text(json.dumps({'files': {final.name: file_digest(final)}}))
+    return final
+
+def _encoder_problem(final:Path) -> str|None:
+    "Why the finished encoder `final` does not match its manifest, or None (also when it has none: an encoder from elsewhere)"
+    try: manifest = json.loads(final.with_suffix('.json').read_text())
+    except FileNotFoundError: return None
+    except (OSError, ValueError): return "its manifest encoder.json is unreadable"
+    return manifest_problem(final.parent, manifest.get('files'))
 
 def _mismatch(saved:dict, wanted:dict, prefix:str='') -> list:
     "The settings that differ between two configurations, nested ones as `recipe.views.blur_p`"
@@ -266,16 +289,21 @@ def pretrain(method:str, # one of METHODS
     folder = Path(out) if out is not None else amlnb_home('encoders')/f"{method}-{key}"
     final = folder/'encoder.pth'
     with stage_lock(folder):             # one process builds, the others wait and reuse (00_core)
+        damaged = _encoder_problem(final) if final.exists() else None
+        if damaged:
+            warnings.warn(f"encoder {folder.name}: {damaged}; pretraining it again", CacheWarning)
+            for f in (final, final.with_suffix('.json')): f.unlink(missing_ok=True)
         if final.exists():
             saved = load_encoder(final).meta
             if saved.get('key') != key:
                 raise ValueError(f"{final} holds an encoder made with other settings ({', '.join(_mismatch(saved.get('config', {}), config)) or 'an older format'}); "
                                  "remove it or choose another folder")
+            if not final.with_suffix('.json').exists() and not rank_distrib(): _seal_encoder(final)
             return final
         folder.mkdir(parents=True, exist_ok=True)
         seed_everything(seed, device=device)
         meta = dict(method=method, key=key, config=config, recipe=config.get('recipe', dict(stem=r.stem)), seed=seed)
-        if method == 'random': return save_encoder(ResNetEncoder(r.stem), final, **meta)
+        if method == 'random': return _seal_encoder(save_encoder(ResNetEncoder(r.stem), final, **meta))
         idx = cache.index
         keep = np.ones(len(idx), bool)
         if method == 'supervised' and 'role' in idx: keep &= (idx.role == 'train').to_numpy()
@@ -301,8 +329,8 @@ def pretrain(method:str, # one of METHODS
             with (learn.no_bar() if not progress else nullcontext()), (learn.no_logging() if not progress else nullcontext()):
                 if start < r.epochs: fit(r.epochs, r.lr, start_epoch=start, cbs=[ckpt] + list(cbs or []))
         if not rank_distrib():                                    # several processes: rank 0 writes, the others wait
-            save_encoder(learn.model.backbone.cpu(), final, **meta, history=ckpt.history,
-                         metric_names=list(learn.recorder.metric_names[1:-1]))
+            _seal_encoder(save_encoder(learn.model.backbone.cpu(), final, **meta, history=ckpt.history,
+                                       metric_names=list(learn.recorder.metric_names[1:-1])))
             for f in [folder/'last.json', *folder.glob('epoch-*.pth')]: f.unlink(missing_ok=True)
         distrib_barrier()
         return final

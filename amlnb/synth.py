@@ -6,7 +6,7 @@ Docs: https://amlnb.github.io/amlnb/synth.html.md"""
 
 # %% ../nbs/01_synth.ipynb #40ba46e0
 from __future__ import annotations
-import math, json, shutil
+import math, json, shutil, warnings
 from pathlib import Path
 import numpy as np
 import pandas as pd
@@ -16,13 +16,13 @@ from PIL import Image
 import matplotlib.pyplot as plt
 from fastprogress.fastprogress import progress_bar
 from .core import get_preset, amlnb_home, hash_key, BAG_LABELS, METADATA_COLUMNS, stage_lock
-from .core import build_folder, publish_folder, clean_stale_builds
+from .core import build_folder, publish_folder, clean_stale_builds, file_digest, manifest_problem, CacheWarning
 
 # %% auto #0
 __all__ = ['UM', 'HEALTHY', 'MALIGNANT', 'CELL_TYPES', 'SUBTYPE_CELLS', 'OD', 'SPECS', 'STAIN_MODELS', 'MAX_LOBES', 'MAX_RODS',
-           'MAX_VACUOLES', 'MAX_NUCLEOLI', 'N_RBC', 'HEALTHY_DIFF', 'DIFFERENTIAL', 'MLL_SHAPE', 'MATEK_OF',
-           'smooth_noise', 'sample_stain', 'neutral_stain', 'apply_rgb_stain', 'render_cells', 'blur_images',
-           'show_cells', 'patient_composition', 'make_synth_dataset', 'make_synth_matek']
+           'MAX_VACUOLES', 'MAX_NUCLEOLI', 'N_RBC', 'HEALTHY_DIFF', 'DIFFERENTIAL', 'MLL_SHAPE', 'IMAGE_SUFFIXES',
+           'MATEK_OF', 'smooth_noise', 'sample_stain', 'neutral_stain', 'apply_rgb_stain', 'render_cells',
+           'blur_images', 'show_cells', 'patient_composition', 'make_synth_dataset', 'make_synth_matek']
 
 # %% ../nbs/01_synth.ipynb #423672a9
 UM = 25.0
@@ -547,19 +547,42 @@ def _write_atomically(root, cfg, write, overwrite, progress):
     with stage_lock(root):             # one process builds, the others wait and reuse (00_core)
         marker = root / 'synth.json'
         if marker.exists() and not overwrite:
-            if json.loads(marker.read_text()) == cfg: return root
-            raise FileExistsError(f"{root} holds a SynthAML dataset made with other settings; pass overwrite=True to replace it")
-        if root.exists() and any(root.iterdir()) and not overwrite and not marker.exists():
+            try: saved = json.loads(marker.read_text())
+            except (OSError, ValueError): saved, damaged = cfg, "synth.json is unreadable"
+            else: damaged = _synth_problem(root, saved.pop('manifest', None))
+            if saved != cfg: raise FileExistsError(f"{root} holds a SynthAML dataset made with other settings; pass overwrite=True to replace it")
+            if damaged is None: return root
+            warnings.warn(f"SynthAML {root.name}: {damaged}; writing it again", CacheWarning)
+        elif root.exists() and any(root.iterdir()) and not overwrite:
             raise FileExistsError(f"{root} exists and is not a SynthAML dataset; choose an empty or new folder")
         clean_stale_builds(root.parent, prefix=f'.build-{root.name}.')   # left by a killed write
         tmp = build_folder(root)
         try:
             write(tmp, cfg, progress)
-            (tmp / 'synth.json').write_text(json.dumps(cfg))        # written last: it marks a finished dataset
+            (tmp / 'synth.json').write_text(json.dumps(dict(cfg, manifest=_synth_manifest(tmp))))   # written last: it marks a finished dataset
             publish_folder(tmp, root, is_complete=lambda q: (q / 'synth.json').is_file())
         finally:
             if tmp.exists(): shutil.rmtree(tmp)
     return root
+
+IMAGE_SUFFIXES = ('.tif', '.tiff')
+
+def _synth_manifest(folder:Path) -> dict:
+    "What `synth.json` records of a written dataset: the tables' sizes and sha256, the number and total bytes of its images"
+    images = [f for f in folder.rglob('*') if f.suffix in IMAGE_SUFFIXES and f.is_file()]
+    return dict(files={f.name: file_digest(f) for f in sorted(folder.glob('*.csv'))},
+                images=len(images), image_bytes=sum(f.stat().st_size for f in images))
+
+def _synth_problem(root:Path, manifest:dict|None) -> str|None:
+    "Why the dataset at `root` no longer matches the manifest of its `synth.json`, or None"
+    if manifest is None: return "its synth.json lists no checksums (written by an older amlnb)"
+    problem = manifest_problem(root, manifest.get('files'))
+    if problem: return problem
+    now = _synth_manifest(root)
+    if (now['images'], now['image_bytes']) != (manifest['images'], manifest['image_bytes']):
+        return (f"{now['images']:,} images of {now['image_bytes']:,} bytes, its manifest says {manifest['images']:,} "
+                f"of {manifest['image_bytes']:,} (images lost, added or cut short)")
+    return None
 
 def _render_patient(types, size, g, stain):
     "RGBA images (size,size,4) of one patient's cells under its stain profile, drawn in batches of 128"
