@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 from PIL import UnidentifiedImageError
 from .core import amlnb_home, atomic_path, hash_key, get_preset, Preset, stage_lock
-from .core import build_folder, publish_folder, clean_stale_builds, safe_name, file_digest, manifest_problem, CacheWarning
+from .core import build_folder, publish_folder, clean_stale_builds, safe_name, file_digest, manifest_problem, CacheWarning, disk_memmap
 from .synth import show_cells
 from .layout import Problem, warn_problems, load_patients, patient_files, read_cell
 
@@ -86,7 +86,7 @@ def _build_cache(final:Path, paths:list, table:pd.DataFrame, size:int, reader:Ca
     tmp = build_folder(final)
     try:
         n, problems = len(paths), []
-        images = np.memmap(tmp/'images.u8', np.uint8, 'w+', shape=(max(n, 1), size, size, 3))
+        images = disk_memmap(tmp/'images.u8', np.uint8, (max(n, 1), size, size, 3))   # its space reserved: a full disk is an OSError, not SIGBUS (00_core)
         ok, k = np.zeros(n, bool), 0
         stream = _decode_stream(paths, size, reader, n_workers)
         if progress:

@@ -6,7 +6,7 @@ Docs: https://amlnb.github.io/amlnb/core.html.md"""
 
 # %% ../nbs/00_core.ipynb #f14e1351
 from __future__ import annotations
-import glob, os, re, random, hashlib, json, shutil, socket, tempfile, time
+import errno, glob, os, re, random, hashlib, json, shutil, socket, tempfile, time
 from dataclasses import dataclass, asdict, field, fields, replace
 from pathlib import Path
 import numpy as np
@@ -17,8 +17,8 @@ import torch.distributed as dist
 # %% auto #0
 __all__ = ['CPU_PRECISION', 'AUTOCAST_DTYPES', 'CHECK_BYTES', 'BAG_LABELS', 'METADATA_COLUMNS', 'PRESETS', 'get_device', 'world',
            'inference_precision', 'inference_autocast', 'seed_everything', 'amlnb_home', 'atomic_path', 'safe_name',
-           'build_folder', 'clean_stale_builds', 'publish_folder', 'hash_key', 'stage_lock', 'CacheWarning',
-           'file_digest', 'manifest_problem', 'Preset', 'get_preset', 'presets_table']
+           'build_folder', 'clean_stale_builds', 'publish_folder', 'disk_memmap', 'hash_key', 'stage_lock',
+           'CacheWarning', 'file_digest', 'manifest_problem', 'Preset', 'get_preset', 'presets_table']
 
 # %% ../nbs/00_core.ipynb #a1c5d631
 def _mps_available() -> bool:
@@ -170,6 +170,37 @@ def publish_folder(tmp:Path, final:Path, is_complete, replace:bool=True):
     except OSError:
         if not is_complete(final): raise
         shutil.rmtree(tmp, ignore_errors=True)            # another process finished the same folder first
+
+# %% ../nbs/00_core.ipynb #5bbc015e
+def _reserve(fd:int, nbytes:int, chunk:int=2**22):
+    "Allocate the first `nbytes` of the open file `fd` on disk: `posix_fallocate`, else zeros written in chunks"
+    if hasattr(os, 'posix_fallocate'):                     # not on macOS or Windows
+        try: return os.posix_fallocate(fd, 0, nbytes)
+        except OSError as e:
+            if e.errno not in (errno.EOPNOTSUPP, errno.EINVAL): raise   # EOPNOTSUPP/EINVAL: the filesystem cannot, so write zeros
+    zeros, done = bytes(min(chunk, nbytes)), 0
+    os.lseek(fd, 0, os.SEEK_SET)
+    while done < nbytes:
+        n = os.write(fd, zeros[:min(chunk, nbytes - done)])
+        if n <= 0: raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        done += n
+
+def disk_memmap(path:str|Path, # the file to create (or overwrite)
+                dtype, # its numpy dtype
+                shape, # its shape: an int or a tuple
+               ) -> np.memmap:
+    "A new zero-filled memory map at `path`, as `np.memmap(path, dtype, 'w+', shape=shape)`, but with its space reserved on disk first: a full disk raises OSError ENOSPC, not SIGBUS"
+    path = Path(path)
+    nbytes = int(np.prod(shape, dtype=np.int64)) * np.dtype(dtype).itemsize
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_TRUNC | getattr(os, 'O_BINARY', 0), 0o666)
+    try:
+        if nbytes: _reserve(fd, nbytes)
+    except BaseException as e:
+        os.close(fd); path.unlink(missing_ok=True)         # no partial file left behind
+        if isinstance(e, OSError) and e.filename is None: raise OSError(e.errno, e.strerror, str(path)) from None
+        raise
+    os.close(fd)
+    return np.memmap(path, dtype, 'r+', shape=shape)
 
 # %% ../nbs/00_core.ipynb #9b8b9c4c
 def hash_key(*objs, n:int=16) -> str:

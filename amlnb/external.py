@@ -16,7 +16,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 import torchvision
 from fastprogress.fastprogress import progress_bar
-from .core import amlnb_home, hash_key, build_folder, publish_folder, clean_stale_builds, safe_name, atomic_path, get_device, stage_lock
+from .core import amlnb_home, hash_key, build_folder, publish_folder, clean_stale_builds, safe_name, atomic_path, get_device, stage_lock, disk_memmap
 from .layout import DataWarning, Problem, warn_problems, list_images
 from .cache import CellCache
 from .augment import IMAGENET_STATS, denormalize, normalize
@@ -116,7 +116,7 @@ def files_store(cache:CellCache, # the cells
         order = np.argsort(pos, kind='stable')                     # the cache's order
         tmp = build_folder(final)
         try:
-            out = np.memmap(tmp/'features.f16', np.float16, 'w+', shape=(len(pos), dim))
+            out = disk_memmap(tmp/'features.f16', np.float16, (len(pos), dim))   # space reserved (00_core)
             x = np.concatenate(feats)[order]
             with np.errstate(over='ignore'): x16 = x.astype(np.float16)
             if not np.isfinite(x16).all(): raise FeatureFileError(f"{name}: features beyond ±65504 do not fit the fp16 store")

@@ -18,7 +18,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from .core import amlnb_home, hash_key, get_device, BAG_LABELS, build_folder, publish_folder, clean_stale_builds, safe_name, inference_precision, inference_autocast, stage_lock
-from .core import file_digest, manifest_problem, CacheWarning
+from .core import file_digest, manifest_problem, CacheWarning, disk_memmap
 from .cache import CellCache
 from .data import patient_splits
 from .augment import normalize
@@ -171,7 +171,7 @@ def _write_features(encoder:nn.Module, cache:CellCache, path:Path, bs:int, devic
     starts = range(0, n, bs)
     for i in (progress_bar(starts) if progress else starts):
         f = _forward(encoder, cache.images[i:i + bs], device, precision)
-        if out is None: out = np.memmap(path, np.float16, 'w+', shape=(n, f.shape[1]))
+        if out is None: out = disk_memmap(path, np.float16, (n, f.shape[1]))   # space reserved (00_core)
         with np.errstate(over='ignore'): f16 = f.astype(np.float16)
         finite32, finite16 = np.isfinite(f).all(1), np.isfinite(f16).all(1)
         bad.append(i + np.flatnonzero(~finite16)); overflow += int((finite32 & ~finite16).sum())
