@@ -18,7 +18,7 @@ from .mil import AGGREGATORS
 from .external import FeatureFileError, FeatureFolder, EncoderFile, outside_encoder, POOLS
 
 # %% auto #0
-__all__ = ['TORCH_WRITE_FAILED', 'UsageError', 'parse_args', 'parse_recipes', 'main', 'run']
+__all__ = ['UsageError', 'parse_args', 'parse_recipes', 'main', 'run']
 
 # %% ../nbs/11_cli.ipynb #a85eeb9e
 class UsageError(Exception):
@@ -203,7 +203,7 @@ def _file_in_the_way(path) -> Path|None:
         if q.exists(): return None if q.is_dir() else q
     return None
 
-TORCH_WRITE_FAILED = ('PytorchStreamWriter failed', 'inline_container.cc')   # how torch.save's writer says a write failed
+_TORCH_WRITE_FAILED = ('PytorchStreamWriter failed', 'inline_container.cc')   # how torch.save's writer says a write failed
 
 def _fault(e:Exception) -> tuple[int, str]:
     "(exit code, one line) for an error of the run: the environment's (disk, memory, device) or the input's"
@@ -226,7 +226,7 @@ def _fault(e:Exception) -> tuple[int, str]:
         return 1, (f"out of memory ({type(e).__name__}{': ' + first if first else ''}): the cells of one batch or bag do not fit; "
                    "use a smaller preset, --device cpu, or a machine with more memory")
     if isinstance(e, ValueError): return 2, first
-    if isinstance(e, RuntimeError) and any(s in first for s in TORCH_WRITE_FAILED):   # torch.save reports a full disk this way
+    if isinstance(e, RuntimeError) and any(s in first for s in _TORCH_WRITE_FAILED):   # torch.save reports a full disk this way
         return 1, (f"a torch file could not be written ({first[:120]}): the disk is probably full; free some, "
                    f"or point AMLNB_HOME ({_home_text()}) and --out at a larger disk")
     return 1, f"{type(e).__name__}: {first} (AMLNB_TRACEBACK=1 shows where)"

@@ -20,9 +20,9 @@ from .core import build_folder, publish_folder, clean_stale_builds, file_digest,
 
 # %% auto #0
 __all__ = ['UM', 'HEALTHY', 'MALIGNANT', 'CELL_TYPES', 'SUBTYPE_CELLS', 'OD', 'SPECS', 'STAIN_MODELS', 'MAX_LOBES', 'MAX_RODS',
-           'MAX_VACUOLES', 'MAX_NUCLEOLI', 'N_RBC', 'HEALTHY_DIFF', 'DIFFERENTIAL', 'MLL_SHAPE', 'IMAGE_SUFFIXES',
-           'MATEK_OF', 'smooth_noise', 'sample_stain', 'neutral_stain', 'apply_rgb_stain', 'render_cells',
-           'blur_images', 'show_cells', 'patient_composition', 'make_synth_dataset', 'make_synth_matek']
+           'MAX_VACUOLES', 'MAX_NUCLEOLI', 'N_RBC', 'HEALTHY_DIFF', 'DIFFERENTIAL', 'MLL_SHAPE', 'MATEK_OF',
+           'smooth_noise', 'sample_stain', 'neutral_stain', 'apply_rgb_stain', 'render_cells', 'blur_images',
+           'show_cells', 'patient_composition', 'make_synth_dataset', 'make_synth_matek']
 
 # %% ../nbs/01_synth.ipynb #423672a9
 UM = 25.0
@@ -565,22 +565,26 @@ def _write_atomically(root, cfg, write, overwrite, progress):
             if tmp.exists(): shutil.rmtree(tmp)
     return root
 
-IMAGE_SUFFIXES = ('.tif', '.tiff')
+_WRITTEN = ('.tif', '.tiff')        # the images SynthAML and its companion write
+
+def _images_tally(folder:Path) -> tuple[int, int]:
+    "(number, total bytes) of the images under `folder`"
+    sizes = [f.stat().st_size for f in folder.rglob('*') if f.suffix in _WRITTEN and f.is_file()]
+    return len(sizes), sum(sizes)
 
 def _synth_manifest(folder:Path) -> dict:
     "What `synth.json` records of a written dataset: the tables' sizes and sha256, the number and total bytes of its images"
-    images = [f for f in folder.rglob('*') if f.suffix in IMAGE_SUFFIXES and f.is_file()]
-    return dict(files={f.name: file_digest(f) for f in sorted(folder.glob('*.csv'))},
-                images=len(images), image_bytes=sum(f.stat().st_size for f in images))
+    n, nbytes = _images_tally(folder)
+    return dict(files={f.name: file_digest(f) for f in sorted(folder.glob('*.csv'))}, images=n, image_bytes=nbytes)
 
 def _synth_problem(root:Path, manifest:dict|None) -> str|None:
     "Why the dataset at `root` no longer matches the manifest of its `synth.json`, or None"
     if manifest is None: return "its synth.json lists no checksums (written by an older amlnb)"
     problem = manifest_problem(root, manifest.get('files'))
     if problem: return problem
-    now = _synth_manifest(root)
-    if (now['images'], now['image_bytes']) != (manifest['images'], manifest['image_bytes']):
-        return (f"{now['images']:,} images of {now['image_bytes']:,} bytes, its manifest says {manifest['images']:,} "
+    n, nbytes = _images_tally(root)
+    if (n, nbytes) != (manifest['images'], manifest['image_bytes']):
+        return (f"{n:,} images of {nbytes:,} bytes, its manifest says {manifest['images']:,} "
                 f"of {manifest['image_bytes']:,} (images lost, added or cut short)")
     return None
 

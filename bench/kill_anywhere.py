@@ -23,18 +23,18 @@ The random kill moments come from `--seed`. Both runs are on the CPU, where amln
 Run it alone on the machine: the kills are placed by the reference durations. The result goes to
 bench/records/kill_anywhere.json and bench/_out/kill_anywhere.md.
 """
-import argparse, fcntl, json, os, platform, random, shutil, signal, subprocess, sys, tempfile, time
+import argparse, fcntl, functools, json, os, platform, random, shutil, signal, subprocess, sys, tempfile, time
 from collections import Counter
 from pathlib import Path
 
 MARKERS = [('synth', 'synth/*/synth.json'), ('cache', 'cache/*/meta.json'), ('pretraining', 'encoders/*/encoder.json'),
            ('features', 'features/*/meta.json'), ('cross-validation', 'cv/cv-*.json')]
 
+@functools.lru_cache(maxsize=None)
 def lock_name(path:Path) -> str:
-    "The lock file's name of the stage at `path`, as `stage_lock` names it (00_core)"
-    from amlnb.core import safe_name, hash_key
-    path = Path(path).expanduser().absolute()
-    return f"{safe_name(path.name)}-{hash_key(str(path), n=12)}.lock"
+    "The lock file's name of the stage at `path`: `stage_lock`'s (00_core)"
+    from amlnb.core import stage_lock
+    return stage_lock(path).lock_file.name
 
 def held(lock:Path) -> bool:
     "Whether another process holds the flock of `lock` (filelock's kind of lock on Unix)"
@@ -83,16 +83,14 @@ def start(home:Path, out:Path, a, log) -> subprocess.Popen:
 def reference(home:Path, out:Path, a, log) -> list:
     "Run once to the end, watching locks and markers; the stages in order: name, markers, locked paths, start, end"
     t0, p = time.time(), start(home, out, a, log)
-    first_held, first_seen, report_start, names = {}, {}, None, {}
+    first_held, first_seen, report_start = {}, {}, None
     while True:
         now = time.time() - t0
         locks = home/'locks'
         fin = finished(home)
         for m in fin: first_seen.setdefault(m, now)
         if locks.is_dir():                                        # only locks not seen held yet, of stages not finished
-            for _, _, l in fin.values():
-                if l not in names: names[l] = lock_name(home/l)
-            over = set(names.values())
+            over = {lock_name(home/l) for _, _, l in fin.values()}
             for f in locks.iterdir():
                 if f.name not in first_held and f.name not in over and held(f): first_held[f.name] = now
         if report_start is None and list(out.parent.glob(f'.build-{out.name}.*')): report_start = now
@@ -167,6 +165,7 @@ def main():
     a = ap.parse_args()
     rng, work = random.Random(a.seed), Path(tempfile.mkdtemp(prefix='amlnb-kill-'))
     home, out = work/'home', work/'run'/'report'      # both runs at the same paths: the cache keys hold the data's path
+    os.environ['AMLNB_HOME'] = str(home)              # where `stage_lock` (lock_name) looks
     out.parent.mkdir(parents=True)
     log = open(work/'log.txt', 'w')
     print(f"$ {' '.join(command(out, a))}   (work folder {work})", flush=True)
