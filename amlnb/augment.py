@@ -13,9 +13,9 @@ import torch.nn.functional as F
 from .synth import blur_images
 
 # %% auto #0
-__all__ = ['IMAGENET_STATS', 'STAIN_KINDS', 'crop_flip_rotate', 'color_jitter', 'stain_jitter', 'rgb_to_hed', 'hed_to_rgb',
-           'hed_jitter', 'rgb_mix', 'random_gamma', 'generic_stain', 'random_grayscale', 'gaussian_blur', 'solarize',
-           'normalize', 'denormalize', 'CellViews', 'MultiView', 'simclr_views', 'swav_views', 'dino_views']
+__all__ = ['IMAGENET_STATS', 'STAIN_KINDS', 'crop_flip_rotate', 'resize_cells', 'color_jitter', 'stain_jitter', 'rgb_to_hed',
+           'hed_to_rgb', 'hed_jitter', 'rgb_mix', 'random_gamma', 'generic_stain', 'random_grayscale', 'gaussian_blur',
+           'solarize', 'normalize', 'denormalize', 'CellViews', 'MultiView', 'simclr_views', 'swav_views', 'dino_views']
 
 # %% ../nbs/03_augment.ipynb #fa9f16ce
 def _uniform(n, lo, hi, device): return lo + (hi - lo) * torch.rand(n, device=device)
@@ -47,6 +47,14 @@ def crop_flip_rotate(x:torch.Tensor, # float images (B,C,H,W)
                          torch.stack([h * sin * fx, h * cos * fy, cy], 1)], 1)
     grid = F.affine_grid(theta, (B, x.shape[1], size, size), align_corners=False)
     return F.grid_sample(x, grid, mode='bilinear', padding_mode='reflection', align_corners=False)
+
+# %% ../nbs/03_augment.ipynb #ed6bba5a
+def resize_cells(x:torch.Tensor, # float images (B,C,H,W)
+                 size:int|None, # output side in px; None or the input's side: unchanged
+                ) -> torch.Tensor:
+    "Whole images resized to `size` with the views' bilinear sampling (the identity crop of `crop_flip_rotate`)"
+    if size is None or size == x.shape[-1]: return x
+    return F.interpolate(x, size=(size, size), mode='bilinear', align_corners=False, antialias=False)
 
 # %% ../nbs/03_augment.ipynb #b731c61b
 _YIQ = torch.tensor([[0.299, 0.587, 0.114], [0.596, -0.274, -0.322], [0.211, -0.523, 0.312]])
@@ -181,12 +189,12 @@ def random_grayscale(x:torch.Tensor, p:float=0.2) -> torch.Tensor:
 
 def gaussian_blur(x:torch.Tensor, # float images (B,C,H,W)
                   p:float=0.5, # probability per image
-                  sigma:tuple=(0.1, 2.0), # sigma range in px at 224 px; scaled to the image size
+                  sigma:tuple=(0.1, 2.0), # sigma range in px of the image it is given (the view), as torchvision's and lightly's blur
                  ) -> torch.Tensor:
     "Per-sample Gaussian blur, one kernel per image in a grouped convolution"
     B, C, H, W = x.shape
-    s = _uniform(B, *sigma, x.device) * H / 224
-    y = blur_images(x, s, radius=max(1, math.ceil(3 * sigma[1] * H / 224)))
+    s = _uniform(B, *sigma, x.device)
+    y = blur_images(x, s, radius=max(1, min(math.ceil(3 * sigma[1]), H - 1, W - 1)))
     return _apply_where(x, y, _coin(B, p, x.device))
 
 def solarize(x:torch.Tensor, p:float=0.2, threshold:float=0.5) -> torch.Tensor:

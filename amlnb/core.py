@@ -15,10 +15,11 @@ import torch
 import torch.distributed as dist
 
 # %% auto #0
-__all__ = ['CPU_PRECISION', 'AUTOCAST_DTYPES', 'CHECK_BYTES', 'BAG_LABELS', 'METADATA_COLUMNS', 'PRESETS', 'get_device', 'world',
-           'inference_precision', 'inference_autocast', 'seed_everything', 'amlnb_home', 'atomic_path', 'safe_name',
-           'build_folder', 'clean_stale_builds', 'publish_folder', 'disk_memmap', 'hash_key', 'stage_lock',
-           'CacheWarning', 'file_digest', 'manifest_problem', 'Preset', 'get_preset', 'presets_table']
+__all__ = ['CPU_PRECISION', 'AUTOCAST_DTYPES', 'CHECK_BYTES', 'BAG_LABELS', 'METADATA_COLUMNS', 'PRESETS', 'SCHEDULE_FIELDS',
+           'get_device', 'world', 'inference_precision', 'inference_autocast', 'seed_everything', 'amlnb_home',
+           'atomic_path', 'safe_name', 'build_folder', 'clean_stale_builds', 'publish_folder', 'disk_memmap',
+           'hash_key', 'stage_lock', 'CacheWarning', 'file_digest', 'manifest_problem', 'Preset', 'get_preset',
+           'presets_table']
 
 # %% ../nbs/00_core.ipynb #a1c5d631
 def _mps_available() -> bool:
@@ -300,6 +301,7 @@ class Preset:
     amp:bool = True                  # mixed precision where a GPU is present (never on CPU)
     num_workers:int = 0              # DataLoader worker processes
     ssl_size:int|None = None         # side of the SSL views in px (None: `size`); smaller views train faster
+    feature_sizes:dict = field(default_factory=dict)   # method -> cell side in px for its features and kNN probe (default: its view size)
     recipes:dict = field(default_factory=dict)   # method -> recipe fields that differ from its defaults (`ssl.get_recipe`)
 
     def as_dict(self) -> dict: return asdict(self)
@@ -311,22 +313,38 @@ PRESETS = {
     'demo': Preset('demo', size=64, patients_per_class=20, cells_per_patient=(50, 110), stem='imagenet',
                    ssl_batch_size=128, ssl_epochs=3, ssl_lr=2e-3, mil_epochs=60, mil_patience=10, mil_lr=5e-4, ssl_size=32,
                    recipes={'supervised': dict(epochs=20), 'swav': dict(lr=1e-3, n_local=0, epochs=4),
-                            'dino': dict(norm_last_layer=True, n_local=0, size=40, epochs=2)}),
-                   # ssl_lr, ssl_size and the per-method fields: chosen on development data by bench/select_recipes.py
+                            'dino': dict(n_local=0, size=40, epochs=2, lr=5e-4)},
+                   feature_sizes={'random': 64}),
+                   # ssl_lr, ssl_size, feature_sizes and the per-method fields: chosen on development data by bench/select_recipes.py
     'paper': Preset('paper', size=144, patients_per_class=40, cells_per_patient=(100, 500), stem='imagenet',
                     ssl_batch_size=256, ssl_epochs=100, ssl_lr=1e-3, mil_epochs=150, mil_patience=20, mil_lr=5e-5,
-                    max_cells=None, num_workers=8, mil_optimizer='sgd', mil_bs=20),
+                    max_cells=None, num_workers=8, mil_optimizer='sgd', mil_bs=20,
+                    recipes={   # published recipes for a ResNet18, untuned (sources in the prose above)
+                        'simclr': dict(optimizer='sgd', lr=0.06, lr_rule='linear', wd=5e-4, temperature=0.5),
+                        'swav': dict(lr=1e-3, lr_rule='linear', wd=1e-6, n_prototypes=3000, n_local=6, local_scale=(0.05, 0.14),
+                                     views={'scale': (0.14, 1.0)}),
+                        'dino': dict(lr=5e-4)}),
 }
+
+SCHEDULE_FIELDS = {'stem': 'stem', 'ssl_size': 'size', 'ssl_epochs': 'epochs', 'ssl_batch_size': 'batch_size', 'ssl_lr': 'lr'}   # preset field -> recipe field
+
+def _without(recipes:dict, recipe_fields:set) -> dict:
+    "The preset's per-method recipe choices without `recipe_fields` (those an override of the preset now decides)"
+    return {m: {k: v for k, v in r.items() if k not in recipe_fields} for m, r in recipes.items()}
 
 def get_preset(preset:str|Preset='tiny', # a preset name ('tiny', 'demo', 'paper') or a `Preset`
                **overrides) -> Preset:
-    "The `Preset` called `preset`, with any field replaced by `overrides`"
+    "The `Preset` called `preset`, with any field replaced by `overrides`; a schedule override wins over the preset's per-method choices"
     if isinstance(preset, Preset): p = preset
     elif preset in PRESETS: p = PRESETS[preset]
     else: raise ValueError(f"unknown preset {preset!r}; choose one of {', '.join(PRESETS)}")
     bad = set(overrides) - {f.name for f in fields(Preset)}
     if bad: raise ValueError(f"unknown preset field(s) {', '.join(sorted(bad))}; valid: {', '.join(f.name for f in fields(Preset))}")
-    return replace(p, **overrides) if overrides else p
+    if not overrides: return p
+    given = {SCHEDULE_FIELDS[k] for k in overrides if k in SCHEDULE_FIELDS}
+    if given and 'recipes' not in overrides: overrides['recipes'] = _without(p.recipes, given)
+    if 'size' in given and 'feature_sizes' not in overrides: overrides['feature_sizes'] = {}   # new views: each method judged at its view size
+    return replace(p, **overrides)
 
 # %% ../nbs/00_core.ipynb #29c376c0
 def presets_table() -> pd.DataFrame:

@@ -42,51 +42,75 @@ class DINOModel(nn.Module):
         return t, forward_views(encoder_then_head(*self.student), list(views))
 
     @torch.no_grad()
-    def update_teacher(self, momentum:float):
-        "teacher = momentum * teacher + (1 - momentum) * student, parameters and float buffers"
+    def update_teacher(self, momentum:float,
+                       buffers:bool=False, # also blend BatchNorm's running statistics (DINO does not: the teacher keeps its own)
+                      ):
+        "teacher = momentum * teacher + (1 - momentum) * student, over the parameters (and the float buffers if `buffers`)"
         for t, s in zip(self.teacher.parameters(), self.student.parameters()): t.lerp_(s.detach(), 1 - momentum)
+        if not buffers: return
         for t, s in zip(self.teacher.buffers(), self.student.buffers()):
             if t.dtype.is_floating_point: t.lerp_(s, 1 - momentum)
             else: t.copy_(s)
 
 # %% ../nbs/06c_dino.ipynb #d47079d0
 class DINO(SSLCallback):
-    "DINO: EMA teacher with a cosine momentum schedule, last layer frozen for the first part of training"
+    "DINO: EMA teacher with a cosine momentum schedule, last layer frozen at first; records the teacher's entropy and KL(teacher||student)"
+    teacher_entropy = kl_teacher_student = float('nan')   # means over the last training epoch
     def __init__(self, views:nn.Module,
-                 momentum:float=0.9, # EMA momentum at the start; it rises to 1 along a cosine (0.996 in the paper's long runs)
-                 freeze_last_layer:float=0.05, # share of training during which the head's last layer gets no gradient
+                 momentum:float=0.996, # EMA momentum at the start; it rises to 1 along a cosine over the steps (DINO's schedule)
+                 freeze_last_layer:float=0.01, # share of training during which the head's last layer gets no gradient
+                 ema_buffers:bool=False, # also blend BatchNorm's running statistics into the teacher
                 ):
         super().__init__(views)
-        self.momentum, self.freeze_last_layer = momentum, freeze_last_layer
+        self.momentum, self.freeze_last_layer, self.ema_buffers = momentum, freeze_last_layer, ema_buffers
     def before_epoch(self):
         if hasattr(self.learn.loss_func, 'epoch'): self.learn.loss_func.epoch = self.epoch   # the teacher temperature's warm-up
+    def before_train(self): self._h, self._kl = [], []
+    def after_loss(self):
+        "Entropy of the teacher's (centred, sharpened) targets, and KL(teacher||student) = the loss - that entropy"
+        if not self.training: return
+        crit = self.model.criterion
+        with torch.no_grad():
+            p_t = crit.teacher_probs(torch.stack(self.pred[0]).float(), crit.teacher_temperature(self.epoch))
+            h = float(-(p_t * p_t.clamp_min(1e-12).log()).sum(-1).mean())
+        self._h.append(h); self._kl.append(float(self.loss) - h)
+    def after_train(self):
+        if self._h: self.teacher_entropy, self.kl_teacher_student = sum(self._h) / len(self._h), sum(self._kl) / len(self._kl)
     def after_backward(self):
         if self.pct_train < self.freeze_last_layer:
             for p in self.model.student[1].last_layer.parameters(): p.grad = None
     def after_step(self):
         m = 1 - (1 - self.momentum) * (math.cos(math.pi * self.pct_train) + 1) / 2
-        self.model.update_teacher(m)
+        self.model.update_teacher(m, buffers=self.ema_buffers)
 
 @dataclass(frozen=True)
 class DINORecipe(Recipe):
-    "DINO: an EMA teacher, multi-crop, a centred and sharpened target"
+    "DINO: an EMA teacher, multi-crop, a centred and sharpened target; defaults from DINO's reference (`main_dino.py`)"
     method:str = 'dino'
-    out_dim:int = 256                # outputs of the DINO head
-    norm_last_layer:bool = False     # weight-normalised last layer of the head
-    momentum:float = 0.9             # EMA momentum at the start (rises to 1 along a cosine)
-    freeze_last_layer:float = 0.05   # share of training with the head's last layer frozen
+    lr:float = 5e-4                  # base rate per 256 cells (DINO's `lr`)
+    lr_rule:str = 'linear'           # peak rate = lr * batch_size / 256 (DINO's linear scaling rule)
+    wd:float = 0.04                  # weight decay at the start (DINO's `weight_decay`)
+    wd_end:float|None = 0.4          # ... rising along a cosine to this (DINO's `weight_decay_end`)
+    clip_grad:float|None = 3.0       # gradient norm clipping (DINO's `clip_grad`)
+    out_dim:int = 2048               # outputs of the DINO head (DINO: 65,536 for ImageNet; lightly's ResNet18 benchmarks: 2,048)
+    norm_last_layer:bool = True      # weight-normalised last layer of the head (DINO's default)
+    momentum:float = 0.996           # EMA momentum at the start, rising to 1 along a cosine (DINO's `momentum_teacher`)
+    ema_buffers:bool = False         # blend BatchNorm's running statistics into the teacher (DINO: no, the teacher keeps its own)
+    freeze_last_layer:float = 0.01   # share of training with the head's last layer frozen (DINO: 1 epoch of 100)
     teacher_temp:float = 0.04        # teacher temperature after the warm-up
     warmup_teacher_temp:float = 0.04 # teacher temperature at the start
-    warmup_teacher_temp_epochs:int = 5 # epochs of the teacher temperature's warm-up
+    warmup_teacher_temp_epochs:int = 0 # epochs of the teacher temperature's warm-up (DINO's default: none)
     student_temp:float = 0.1         # student temperature
     center_momentum:float = 0.9      # momentum of the centre
-    n_local:int = 4                  # small crops per cell
-    local_size:int|None = None       # side of the small crops (None: size // 2)
-    local_scale:tuple = (0.1, 0.35)  # area range of the small crops
+    n_local:int = 8                  # small crops per cell (DINO: 8; lightly's transform: 6)
+    local_size:int|None = None       # side of the small crops (None: size // 2; DINO: 96 of 224)
+    local_scale:tuple = (0.05, 0.4)  # area range of the small crops (DINO's `local_crops_scale`)
 
+    def collapse_loss(self, n_classes:int=0) -> float: return math.log(self.out_dim)   # a uniform student
     def learner_parts(self, backbone:nn.Module, n_classes:int) -> tuple:
         model = DINOModel(backbone, out_dim=self.out_dim, head_kwargs={'norm_last_layer': self.norm_last_layer},
                           warmup_teacher_temp_epochs=self.warmup_teacher_temp_epochs, warmup_teacher_temp=self.warmup_teacher_temp,
                           teacher_temp=self.teacher_temp, student_temp=self.student_temp, center_momentum=self.center_momentum)
         views = dino_views(self.size, n_local=self.n_local, local_size=self.local_size, local_scale=tuple(self.local_scale), **self.view_args)
-        return model, DINO(views, momentum=self.momentum, freeze_last_layer=self.freeze_last_layer), PredLoss(model.criterion, 'dino'), []
+        cb = DINO(views, momentum=self.momentum, freeze_last_layer=self.freeze_last_layer, ema_buffers=self.ema_buffers)
+        return model, cb, PredLoss(model.criterion, 'dino'), [cb.value_metric('teacher_entropy'), cb.value_metric('kl_teacher_student')]

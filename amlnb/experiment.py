@@ -17,7 +17,7 @@ from .core import build_folder, publish_folder, clean_stale_builds, file_digest
 from .cache import CellCache
 from .data import Fold, patient_splits, given_splits, split_digest
 from .ssl import (METHODS, RECIPES, Recipe, get_recipe, resolve_precision, recipe_table, describe_recipe, pretrain, evaluate_encoder, synth_data,
-                       supervised_cells, json_like)
+                       supervised_cells, json_like, feature_size, convergence, CONVERGENCE_RULES)
 from .features import extract_features, FeatureStore
 from .external import ScemilaFeatures, CacheRows, write_scemila_features
 from .mil import train_fold, train_folds, pooled_fold, CVResult, FoldResult, bag_patients, mil_precision, AGGREGATORS, mil_schedule
@@ -202,6 +202,7 @@ class Experiment:
     timings:pd.DataFrame             # seconds per seed, method and stage
     problems:list = field(default_factory=list)   # data problems skipped while reading the dataset
     stores:dict = field(default_factory=dict, repr=False)   # method -> FeatureStore of the first seed (for the figures)
+    convergence:pd.DataFrame = field(default_factory=pd.DataFrame)   # per seed and encoder: what its pretraining recorded at its end, flags (`ssl.convergence`)
 
     @property
     def report(self) -> Path: return self.out/'report.md'
@@ -226,6 +227,8 @@ class Experiment:
         fmt = lambda v: '–' if pd.isna(v) else f"{v:.3f}"
         if 'attention_auroc' in t: cols['attention AUROC'] = t.attention_auroc.map(fmt)
         if 'knn_cell_type' in t: cols['kNN cell type'] = t.knn_cell_type.map(fmt)
+        if 'feature_px' in t: cols['features at (px)'] = t.feature_px.map(lambda v: '–' if pd.isna(v) else f"{int(v)}")
+        if 'converged' in t: cols['converged'] = t.converged.fillna('–')
         return pd.DataFrame(cols, index=t.index)
 
     def __repr__(self): return f"Experiment({', '.join(self.methods)}; {len(self.config['seeds'])} seed(s); report at {self.report})\n{self.summary().to_string()}"
@@ -304,6 +307,17 @@ def _compare(exp_pats, a:tuple, b:tuple, classes, n_boot:int, n_perm:int, seed:i
     d, p = paired_permutation(pa, pb, 'macro_f1', classes, n_perm=n_perm, seed=seed)
     return dict(macro_f1_diff=d, ci_low=ci['low'], ci_high=ci['high'], p=p)
 
+def _converged(conv:list, method:str) -> dict:
+    "The table's convergence columns of `method`: mean loss / ln K and effective rank over its encoders, and whether every run converged"
+    rows = pd.DataFrame([c for c in conv if c['method'] == method])
+    if rows.empty: return {}
+    out = {k: float(rows[k].mean()) for k in ('loss_over_ln_k', 'rankme') if k in rows}
+    if method == 'random': return {**out, 'converged': '–'}                 # nothing was trained
+    bad = rows[rows['flags'] != '']                                       # (`rows.flags` is pandas' own attribute)
+    out['converged'] = 'yes' if bad.empty else 'NO: ' + '; '.join(f"seed {r.seed}{'' if pd.isna(r.fold) else f' fold {int(r.fold)}'}: {r.flags}"
+                                                                  for r in bad.itertuples())
+    return out
+
 def run_experiment(data=None, # dataset root in the real layout; None: the preset's SynthAML
                    methods=METHODS, # pretraining methods to compare
                    preset:str|Preset='demo', # sizes and schedules (`amlnb.core.PRESETS`)
@@ -368,7 +382,7 @@ def run_experiment(data=None, # dataset root in the real layout; None: the prese
     regime = 'strict' if strict else 'transductive'
     given = given_splits(splits, cache.index, p.n_folds) if splits is not None else None
     truth = 'malignant' in cache.index and cache.index.malignant.notna().any()
-    results, times, eff, used, knn, att, first = {}, [], [], {}, {}, {}, {}
+    results, times, eff, used, knn, att, first, conv = {}, [], [], {}, {}, {}, {}, []
     for m in methods:
         r = recipes.get(m)
         r = r if isinstance(r, Recipe) else get_recipe(m, p, **(r or {}))
@@ -379,7 +393,7 @@ def run_experiment(data=None, # dataset root in the real layout; None: the prese
         t = time.time()        # SynthAML ships no SCEMILA network: the companion-trained supervised encoder of seed 0 writes its files, once
         enc = pretrain('supervised', cache, preset=p, seed=0, device=device, recipe=get_recipe('supervised', p), supervised_data=sup,
                        progress=False, monitor=False)
-        n_written = write_scemila_features(cache, enc, device=device)
+        n_written = write_scemila_features(cache, enc, device=device, size=feature_size(get_recipe('supervised', p), p))
         if n_written: _log(f"scemila: wrote SCEMILA-style feature files for {n_written} SynthAML patients ({time.time() - t:.0f} s)", progress)
     for x in external:                 # features from elsewhere do not depend on the seed: one store each
         t = time.time()
@@ -410,10 +424,12 @@ def run_experiment(data=None, # dataset root in the real layout; None: the prese
                 per_fold = strict and m not in ('random', 'supervised')      # those two never see a cell of the evaluated patients
                 encs = ([pretrain(m, cache, exclude_patients=f.test, **common) for f in folds] if per_fold else [pretrain(m, cache, **common)])
                 t_pre, t = time.time() - t, time.time()
-                stores = [extract_features(e, cache, device=device, name=m, progress=False) for e in encs]
+                at = feature_size(used[m][0], p)                              # the scale the encoder learned (`06d_pretrain`)
+                stores = [extract_features(e, cache, device=device, name=m, progress=False, size=at) for e in encs]
                 t_feat = time.time() - t
+                conv += [dict(seed=s, fold=f.k if per_fold else None, **convergence(e, st)) for f, e, st in zip(folds, encs, stores)]
                 if s == seeds[0]: first[m] = stores[0]
-                if probe is not None: knn.setdefault(m, []).append(pd.DataFrame([evaluate_encoder(e, probe) for e in encs]).mean())
+                if probe is not None: knn.setdefault(m, []).append(pd.DataFrame([evaluate_encoder(e, probe, size=at) for e in encs]).mean())
                 cv_store = stores if per_fold else stores[0]
             cv = dict(preset=p, seed=s, split_seed=s, device=device, folds=row_folds)
             res, t_cv, reused = cached_cv(cv_store, **cv)
@@ -445,6 +461,8 @@ def run_experiment(data=None, # dataset root in the real layout; None: the prese
     for m in rows_run:
         pats = exp_pats(m)
         row = dict(method=m, **_scores(pats, classes, n_boot, seeds[0]))
+        if m in used: row['feature_px'] = feature_size(used[m][0], p)          # the cell side its features were computed at
+        if m in used: row.update(_converged(conv, m))
         row.update({f'F1 {c}': reported(pats, f'f1_{c}', classes) for c in classes})
         if m in knn: row.update(pd.DataFrame(knn[m]).mean().to_dict())
         if truth:
@@ -478,12 +496,13 @@ def run_experiment(data=None, # dataset root in the real layout; None: the prese
     config = dict(data=str(data) if data is not None else f'SynthAML ({p.name})', methods=rows_run, pretrained=methods, external=external_cfg, preset=p.as_dict(), seeds=seeds,
                   device=str(device), regime=regime, regime_text=REGIMES[regime], variance_text=_variance_text(seeds, given is not None),
                   splits=None if splits is None else dict(source=str(splits) if not isinstance(splits, pd.DataFrame) else 'a table', digest=split_digest(given)),
-                  recipes={m: used[m][1] for m in methods},
+                  recipes={m: used[m][1] for m in methods}, feature_sizes={m: feature_size(used[m][0], p) for m in methods},
                   supervised_data=_describe(sup) if sup is not None and 'supervised' in methods else None,
                   probe=_describe(probe) if probe is not None else None, notes=notes, models=models, aggregators=aggregators,
                   mil_schedule=mil_schedule(p),
                   fractions=fractions, draws=draws, n_boot=n_boot, n_perm=n_perm, cache=cache.key, patients=int(n_pat), cells=int(len(cache)))
-    exp = Experiment(out, config, results, table, models_table, comparisons, pd.DataFrame(eff), timings, problems, first)
+    conv_table = pd.DataFrame(conv)
+    exp = Experiment(out, config, results, table, models_table, comparisons, pd.DataFrame(eff), timings, problems, first, conv_table)
     t = time.time()
     write_report(exp, cache, figures=figures)
     _log(f"done in {(time.time() - t_all) / 60:.1f} min (report {time.time() - t:.0f} s); report: {exp.report}", progress)
@@ -625,7 +644,8 @@ def _write_report(exp:Experiment, cache:CellCache, out:Path, figures:bool):
     allp = pd.concat([exp.patients(m, model).assign(method=m, model=model) for m in exp.methods for model in c['models']])
     eff = label_efficiency_table(exp.label_efficiency)
     for name, df, index in (('results', t, True), ('models', exp.models, True), ('comparisons', exp.comparisons, False),
-                            ('label_efficiency', exp.label_efficiency, False), ('timings', exp.timings, True), ('patients', allp, False)):
+                            ('label_efficiency', exp.label_efficiency, False), ('timings', exp.timings, True), ('patients', allp, False),
+                            ('convergence', exp.convergence, False)):
         with atomic_path(out/f'{name}.csv') as tmp: df.to_csv(tmp, index=index)
     _write_text(out/'config.json', json.dumps(exp.config, indent=1, default=str))
     lines = [f"# amlnb experiment — {c['data']}", '',
@@ -660,6 +680,12 @@ def _write_report(exp:Experiment, cache:CellCache, out:Path, figures:bool):
               '`attention_auroc_pred_column` reads the predicted class\'s column instead. kNN cell type: accuracy of a '
               '20-nearest-neighbour vote on cells of the probe patients (see Protocol).', '',
               _md(exp.summary(), 3), '', '### Per-class F1 and all columns', '', _md(t, 3), '',
+              '## Did pretraining converge?', '',
+              'Per seed and encoder, what its pretraining recorded in its last epoch (`ssl.convergence`): the training loss over the loss '
+              'of a model that learned nothing (ln K), DINO\'s teacher entropy and KL(teacher‖student), SwAV\'s share of prototypes in use, '
+              'the kNN monitor; and the effective rank (RankMe) of the features MIL trained on. A run is flagged when '
+              + ', '.join(f'{k} {v}' for k, v in CONVERGENCE_RULES.items()) + ' (`CONVERGENCE_RULES`); the table above names every '
+              'flagged run in its `converged` column.', '', _md(exp.convergence, 3) if len(exp.convergence) else '(no pretrained encoder)', '',
               '## Aggregators × encoders', '',
               'Macro-F1 [95% interval] of every model on every encoder\'s features, the same folds and seeds. '
               + ('MIL aggregators (trained by `train_folds` with the schedule above): ' + ', '.join(f'`{a}`' for a in c['aggregators'])

@@ -19,7 +19,7 @@ from fastprogress.fastprogress import progress_bar
 from .core import amlnb_home, hash_key, build_folder, publish_folder, clean_stale_builds, safe_name, atomic_path, get_device, stage_lock, disk_memmap
 from .layout import DataWarning, Problem, warn_problems, list_images
 from .cache import CellCache
-from .augment import IMAGENET_STATS, denormalize, normalize
+from .augment import IMAGENET_STATS, denormalize, normalize, resize_cells
 from .features import FeatureStore, STORE_VERSION, extract_features, _store_problem, _seal_store, _reusable_store
 
 # %% auto #0
@@ -167,6 +167,7 @@ def write_scemila_features(cache:CellCache, # every cell of the dataset (its pat
                            grid:int=5, # side of the pooled maps (SCEMILA's: 5)
                            bs:int=256, device=None, progress:bool=False,
                            overwrite:bool=False, # write again files that exist
+                           size:int|None=None, # cell side in px the encoder sees (its view size, `ssl.feature_size`); None: the cache's
                           ) -> int:
     "Write `<patient folder>/fnl34_bn_features_layer_7.npy` for every patient of `cache`; returns how many were written"
     from amlnb.models import load_encoder
@@ -184,7 +185,7 @@ def write_scemila_features(cache:CellCache, # every cell of the dataset (its pat
         maps = []
         for i in range(0, len(pos), bs):
             x = torch.from_numpy(np.array(cache.batch(pos[i:i + bs]))).to(device).permute(0, 3, 1, 2).float().div_(255)
-            maps.append(F.adaptive_avg_pool2d(feature_maps(enc, normalize(x)).float(), grid).cpu().numpy())
+            maps.append(F.adaptive_avg_pool2d(feature_maps(enc, normalize(resize_cells(x, size))).float(), grid).cpu().numpy())
         maps = np.concatenate(maps)
         out = np.full((n_images,) + maps.shape[1:], np.nan, np.float32)
         out[idx.N.iloc[pos].to_numpy(np.int64)] = maps

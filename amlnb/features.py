@@ -21,7 +21,7 @@ from .core import amlnb_home, hash_key, get_device, BAG_LABELS, build_folder, pu
 from .core import file_digest, manifest_problem, CacheWarning, disk_memmap
 from .cache import CellCache
 from .data import patient_splits
-from .augment import normalize
+from .augment import normalize, resize_cells
 from .models import load_encoder
 from .ssl import knn_accuracy
 from .metrics import balanced_accuracy, accuracy
@@ -148,11 +148,11 @@ class FeatureStore:
         return self
 
 # %% ../nbs/07_features.ipynb #09bdaafe
-def _forward(encoder:nn.Module, images:np.ndarray, device:torch.device, precision:str) -> np.ndarray:
-    "Raw features (B,D) float32 of uint8 cells (B,H,W,3), under the autocast of `precision`"
+def _forward(encoder:nn.Module, images:np.ndarray, device:torch.device, precision:str, size:int|None=None) -> np.ndarray:
+    "Raw features (B,D) float32 of uint8 cells (B,H,W,3), resized to `size`, under the autocast of `precision`"
     x = torch.from_numpy(np.array(images)).to(device, non_blocking=True).permute(0, 3, 1, 2).float().div_(255)
     with inference_autocast(device, precision):
-        f = encoder(normalize(x))
+        f = encoder(normalize(resize_cells(x, size)))
     if f.ndim != 2: raise ValueError(f"the encoder must return (B,D) features; it returned shape {tuple(f.shape)}")
     return f.float().cpu().numpy()
 
@@ -165,12 +165,13 @@ def _nonfinite_error(bad:np.ndarray, overflow:int, index:pd.DataFrame) -> ValueE
                       + (f", of patient(s) {shown}" if pids else '') + "; no feature store was written")
 
 @torch.no_grad()
-def _write_features(encoder:nn.Module, cache:CellCache, path:Path, bs:int, device:torch.device, precision:str, progress:bool) -> int:
+def _write_features(encoder:nn.Module, cache:CellCache, path:Path, bs:int, device:torch.device, precision:str, progress:bool,
+                    size:int|None=None) -> int:
     "Write the features of every cell of `cache` to an fp16 memmap at `path`; returns their dimension"
     n, out, bad, overflow = len(cache), None, [], 0
     starts = range(0, n, bs)
     for i in (progress_bar(starts) if progress else starts):
-        f = _forward(encoder, cache.images[i:i + bs], device, precision)
+        f = _forward(encoder, cache.images[i:i + bs], device, precision, size)
         if out is None: out = disk_memmap(path, np.float16, (n, f.shape[1]))   # space reserved (00_core)
         with np.errstate(over='ignore'): f16 = f.astype(np.float16)
         finite32, finite16 = np.isfinite(f).all(1), np.isfinite(f16).all(1)
@@ -191,6 +192,7 @@ def extract_features(encoder:str|Path|nn.Module, # an encoder file (`pretrain`'s
                      name:str|None=None, # readable prefix of the store's folder (default: the encoder's method)
                      rebuild:bool=False, # compute again even if a finished store exists
                      progress:bool=True, # fastprogress bar over the batches
+                     size:int|None=None, # cell side in px the encoder sees (`resize_cells`): its view size (`ssl.feature_size`); None: the cache's
                     ) -> FeatureStore:
     "The encoder's raw features of every cell of `cache` in an fp16 store: reused if encoder and cells are unchanged, else built atomically"
     if len(cache) == 0: raise ValueError(f"the cache {cache.path} holds no cells: there is nothing to extract features from")
@@ -198,7 +200,9 @@ def extract_features(encoder:str|Path|nn.Module, # an encoder file (`pretrain`'s
     module = load_encoder(encoder) if isinstance(encoder, (str, Path)) else encoder
     device = get_device(device)
     precision = inference_precision(device, precision)
-    key = hash_key(STORE_VERSION, enc_key, cache.key, device.type, precision if precision == 'fp32' else f'{precision}-autocast')   # precision changes the numbers
+    size = None if size is None or size == cache.size else int(size)
+    scale = [] if size is None else [f'{size}px']                    # a store at the cache's own size keeps its key
+    key = hash_key(STORE_VERSION, enc_key, cache.key, device.type, precision if precision == 'fp32' else f'{precision}-autocast', *scale)   # precision changes the numbers
     store_dir = Path(store_dir).expanduser() if store_dir is not None else amlnb_home('features')
     store_dir.mkdir(parents=True, exist_ok=True)
     final = store_dir/f"{safe_name(name or getattr(module, 'meta', {}).get('method'), 'features')}-{key}"
@@ -210,10 +214,10 @@ def extract_features(encoder:str|Path|nn.Module, # an encoder file (`pretrain`'s
         tmp = build_folder(final)
         try:
             module.eval().to(device)
-            dim = _write_features(module, cache, tmp/'features.f16', bs, device, precision, progress)
+            dim = _write_features(module, cache, tmp/'features.f16', bs, device, precision, progress, size)
             cache.index.to_json(tmp/'index.json', orient='table', index=False)
             meta = dict(version=STORE_VERSION, key=key, cache_key=cache.key, encoder_key=enc_key, n=len(cache), dim=dim,
-                        dtype='float16', device=str(device), precision=precision, encoder=str(encoder) if isinstance(encoder, (str, Path)) else None,
+                        dtype='float16', device=str(device), precision=precision, size=size or cache.size, encoder=str(encoder) if isinstance(encoder, (str, Path)) else None,
                         encoder_meta={k: v for k, v in getattr(module, 'meta', {}).items() if k in ('method', 'data', 'seed')},
                         built=time.time())
             _seal_store(tmp, meta)          # meta.json with the checksums, written last: it marks a finished store

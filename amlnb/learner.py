@@ -6,19 +6,20 @@ Docs: https://amlnb.github.io/amlnb/learner.html.md"""
 
 # %% ../nbs/06_learner.ipynb #82abbc2a
 from __future__ import annotations
-import importlib, inspect, json
+import importlib, inspect, json, math
 from dataclasses import dataclass, field, fields, asdict, replace
 from functools import partial
 import pandas as pd
 import torch
 import torch.nn as nn
 import matplotlib.pyplot as plt
-from fastai.learner import Learner
+from fastai.learner import Learner, ValueMetric
 from fastai.torch_core import to_float, norm_bias_params, trainable_params
 from fastai.callback.core import Callback
 from fastai.callback.schedule import *   # fit_one_cycle, fit_flat_cos
 from fastai.callback.fp16 import *       # to_fp16, to_bf16
 from fastai.losses import CrossEntropyLossFlat
+from fastai.callback.training import GradientClip
 from fastai.metrics import accuracy
 from fastai.optimizer import SGD, Lamb, RAdam, OptimWrapper
 from .core import get_preset, hash_key, Preset, CPU_PRECISION
@@ -29,7 +30,7 @@ from .models import ResNetEncoder, to_channels_last, small_map_convs
 __all__ = ['METHODS', 'METHOD_MODULES', 'RECIPES', 'OPTIMIZERS', 'forward_views', 'head_fp32', 'encoder_then_head', 'SSLCallback',
            'show_views', 'Recipe', 'norm_bias_splitter', 'FusedAdam', 'json_like', 'recipe_class', 'get_recipe',
            'smallest_view', 'bf16_cpu_safe', 'resolve_precision', 'recipe_table', 'describe_recipe', 'CPUAutocast',
-           'PredLoss', 'ssl_learner', 'SupervisedModel', 'SupervisedRecipe']
+           'WeightDecaySchedule', 'PredLoss', 'ssl_learner', 'SupervisedModel', 'SupervisedRecipe']
 
 # %% ../nbs/06_learner.ipynb #93525d60
 def forward_views(net, views:list) -> list:
@@ -60,6 +61,9 @@ class SSLCallback(Callback):
         views = self.views(self.xb[0])
         self.learn.xb = tuple(views) if isinstance(views, (list, tuple)) else (views,)
         self.learn.yb = tuple(self.yb)           # always set: the labels, unused by SSL losses
+    def value_metric(self, attr:str) -> ValueMetric:
+        "A fastai metric that reads this callback's attribute `attr` (a diagnostic it computes each epoch); picklable"
+        return ValueMetric(partial(getattr, self, attr), attr)
 
 def show_views(learn:Learner, # a learner of `ssl_learner`
                n:int=4, # cells (rows)
@@ -92,8 +96,11 @@ class Recipe:
     size:int = 64                    # side of the (global) views in px
     epochs:int = 1                   # epochs of the schedule
     batch_size:int = 64              # cells per batch
-    lr:float = 1e-3                  # peak learning rate
-    wd:float = 0.01                  # weight decay (decoupled, as in fastai's optimisers)
+    lr:float = 1e-3                  # peak learning rate, or its base rate per 256 cells (`lr_rule` 'linear')
+    lr_rule:str = 'fixed'            # 'fixed': `lr` is the peak rate; 'linear': the peak is `lr` * batch_size / 256 (Goyal et al.; DINO's rule)
+    wd:float = 0.01                  # weight decay (decoupled, as in fastai's optimisers; never on norm layers and biases with 'adam')
+    wd_end:float|None = None         # weight decay at the end, along a cosine from `wd` (DINO: 0.04 -> 0.4); None: constant
+    clip_grad:float|None = None      # gradients clipped to this global norm before each step (DINO: 3.0); None: no clipping
     optimizer:str = 'adam'           # one of `OPTIMIZERS` ('adam': fastai's Adam update, as `FusedAdam`)
     schedule:str = 'one_cycle'       # 'one_cycle' (fastai's `fit_one_cycle`) or 'flat_cos' (`fit_flat_cos`)
     precision:str = 'auto'           # 'fp32', 'bf16', 'fp16', or 'auto': fp16 on CUDA, `CPU_PRECISION` on the CPU
@@ -107,11 +114,19 @@ class Recipe:
 
     def as_dict(self) -> dict: return asdict(self)
     @property
+    def peak_lr(self) -> float:
+        "The peak learning rate of the schedule: `lr`, or `lr` * batch_size / 256 under the linear rule"
+        if self.lr_rule not in ('fixed', 'linear'): raise ValueError(f"lr_rule must be 'fixed' or 'linear', got {self.lr_rule!r}")
+        return self.lr * self.batch_size / 256 if self.lr_rule == 'linear' else self.lr
+    @property
     def key(self) -> str: return hash_key(self.as_dict())
     @property
     def view_args(self) -> dict:
         "The views' arguments as `CellViews` takes them (JSON lists back to tuples)"
         return {k: tuple(v) if isinstance(v, list) else v for k, v in self.views.items()}
+    def collapse_loss(self, n_classes:int=0) -> float|None:
+        "The loss of a model that has learned nothing (uniform predictions: ln K); each method's recipe says"
+        return None
     def learner_parts(self, backbone:nn.Module, n_classes:int) -> tuple:
         "(model, callback, loss, metrics) of this recipe around `backbone`; each method's recipe says"
         raise ValueError(f"{self.method!r} trains nothing; the methods with a learner: {', '.join(m for m in METHODS if m != 'random')}")
@@ -201,7 +216,7 @@ def describe_recipe(r:Recipe) -> str:
     if r.method == 'random': return f"untrained ResNet18 ({r.stem} stem)"
     base = {f.name for f in fields(Recipe)}
     own = ', '.join(f"{f.name} {getattr(r, f.name)}" for f in fields(r) if f.name not in base)
-    return (f"{r.epochs} epochs of {r.size} px views, batch {r.batch_size}, {r.optimizer} at lr {r.lr:g} (wd {r.wd:g}, "
+    return (f"{r.epochs} epochs of {r.size} px views, batch {r.batch_size}, {r.optimizer} at lr {r.peak_lr:g} (wd {r.wd:g}{f' -> {r.wd_end:g}' if r.wd_end is not None else ''}, "
             f"{r.schedule.replace('_', '-')}), {r.precision}, {r.stem} stem, {r.views.get('stain', '?')} stain augmentation"
             + (f"; {own}" if own else ''))
 
@@ -215,6 +230,18 @@ class CPUAutocast(Callback):
     def after_pred(self): self.learn.pred = to_float(self.pred)
     def after_loss(self): self.ctx.__exit__(None, None, None)
     def after_cancel_batch(self): self.ctx.__exit__(None, None, None)
+
+class WeightDecaySchedule(Callback):
+    "Weight decay along a cosine from `start` to `end` over training, on the parameters that decay (DINO's schedule)"
+    order = 60
+    def __init__(self, start:float, end:float): self.start, self.end = start, end
+    def value(self, pct:float) -> float: return self.end + (self.start - self.end) * (1 + math.cos(math.pi * pct)) / 2
+    def before_batch(self):
+        if not self.training: return
+        wd = self.value(self.pct_train)
+        if isinstance(self.opt, OptimWrapper): self.opt.opt.param_groups[0]['weight_decay'] = wd   # `FusedAdam`: group 0 decays, group 1 never
+        else:
+            for h in self.opt.hypers: h['wd'] = wd
 
 class PredLoss(nn.Module):
     "A loss of the model's output alone (SSL targets are the views themselves): `loss(pred, *yb)`"
@@ -250,7 +277,9 @@ def ssl_learner(dls, # DataLoaders of uint8 cells and labels (`cell_dataloaders`
     opt = dict(opt_func=OPTIMIZERS[r.optimizer], wd=r.wd)
     if r.optimizer == 'adam':      # weight decay per group; wd=None so that `fit` does not overwrite it
         opt = dict(opt_func=partial(FusedAdam, wd=r.wd), splitter=norm_bias_splitter, wd=None)
-    learn = Learner(dls, model, loss_func=loss, lr=r.lr, cbs=cbs, metrics=metrics, **opt)
+    if r.wd_end is not None: cbs.append(WeightDecaySchedule(r.wd, r.wd_end))
+    if r.clip_grad is not None: cbs.append(GradientClip(r.clip_grad))   # fastai's: after MixedPrecision unscales the gradients
+    learn = Learner(dls, model, loss_func=loss, lr=r.peak_lr, cbs=cbs, metrics=metrics, **opt)
     on_cuda = dls.device.type == 'cuda'
     if r.precision == 'fp16':
         if not on_cuda: raise ValueError("precision 'fp16' needs CUDA; on the CPU use 'bf16' or 'fp32'")
@@ -279,6 +308,7 @@ class SupervisedRecipe(Recipe):
     method:str = 'supervised'
     views:dict = field(default_factory=lambda: dict(gray_p=0.0, blur_p=0.2))
 
+    def collapse_loss(self, n_classes:int=0) -> float|None: return math.log(n_classes) if n_classes > 1 else None   # uniform over the classes
     def learner_parts(self, backbone:nn.Module, n_classes:int) -> tuple:
         if n_classes < 2: raise ValueError("the supervised baseline needs cell labels of at least two classes (the Matek layout)")
         return SupervisedModel(backbone, n_classes), SSLCallback(CellViews(self.size, **self.view_args)), CrossEntropyLossFlat(), [accuracy]

@@ -6,6 +6,7 @@ Docs: https://amlnb.github.io/amlnb/simclr.html.md"""
 
 # %% ../nbs/06a_simclr.ipynb #1f3f0c7d
 from __future__ import annotations
+import math
 from dataclasses import dataclass
 import torch
 import torch.nn as nn
@@ -36,6 +37,7 @@ class SimCLRRecipe(Recipe):
     proj_dim:int = 128               # projection size
     temperature:float = 0.2          # NT-Xent temperature
 
+    def collapse_loss(self, n_classes:int=0) -> float: return math.log(2 * self.batch_size - 1)   # the positive no likelier than any of 2N-2 negatives
     def learner_parts(self, backbone:nn.Module, n_classes:int) -> tuple:
         model = SimCLRModel(backbone, ssl_head('simclr', backbone.dim, self.proj_dim))
         crit = NTXentLoss(temperature=self.temperature, gather_distributed=True)   # the global batch's negatives under DDP

@@ -6,7 +6,7 @@ Docs: https://amlnb.github.io/amlnb/pretrain.html.md"""
 
 # %% ../nbs/06d_pretrain.ipynb #933e6230
 from __future__ import annotations
-import json, random, warnings
+import hashlib, inspect, json, random, warnings
 from contextlib import nullcontext
 from pathlib import Path
 import numpy as np
@@ -25,7 +25,7 @@ from .synth import make_synth_dataset, make_synth_matek
 from .layout import load_matek
 from .cache import CellCache
 from .data import CellDataset, CellDataLoader, patient_splits
-from .augment import normalize
+from .augment import normalize, resize_cells
 from .metrics import balanced_accuracy, accuracy as _accuracy
 from .models import ResNetEncoder, save_encoder, load_encoder
 from .learner import *                      # the learner and the recipes: `from amlnb.ssl import ...` finds them here
@@ -34,8 +34,10 @@ from .swav import *
 from .dino import *
 
 # %% auto #0
-__all__ = ['embed', 'knn_predict', 'knn_accuracy', 'embed_shared', 'KNNMonitor', 'probe_label', 'probe_patients', 'is_synth',
-           'synth_data', 'labelled_cells', 'companion_cells', 'supervised_cells', 'pretrain', 'evaluate_encoder']
+__all__ = ['TRAIN_VERSION', 'TRAIN_CODE', 'TRAINING_MODULES', 'CONVERGENCE_RULES', 'embed', 'knn_predict', 'knn_accuracy',
+           'embed_shared', 'KNNMonitor', 'training_code_digest', 'feature_size', 'probe_label', 'probe_patients',
+           'is_synth', 'synth_data', 'labelled_cells', 'companion_cells', 'supervised_cells', 'pretrain',
+           'evaluate_encoder', 'effective_rank', 'convergence']
 
 # %% ../nbs/06d_pretrain.ipynb #d44a86f1
 @torch.no_grad()
@@ -44,15 +46,16 @@ def embed(encoder:nn.Module, # maps normalised images (B,3,H,W) to features (B,D
           bs:int=256, # batch size
           device=None, # where to compute (default: the encoder's device)
           precision:str='auto', # autocast of the forward pass (`inference_precision`: 'auto' is fp16 on CUDA, `CPU_PRECISION` on the CPU)
+          size:int|None=None, # cell side in px the encoder sees (`resize_cells`); None: as given
          ) -> torch.Tensor:
-    "L2-normalised features (N,D) of uint8 cells, in eval mode, on the CPU"
+    "L2-normalised features (N,D) of uint8 cells (resized to `size`), in eval mode, on the CPU"
     device = device or next(encoder.parameters()).device
     x = torch.as_tensor(np.asarray(images)) if not isinstance(images, torch.Tensor) else images
     if x.shape[-1] == 3 and x.shape[1] != 3: x = x.permute(0, 3, 1, 2)
     was_training = encoder.training
     encoder.eval()
     with inference_autocast(device, precision):
-        feats = [F.normalize(encoder(normalize(x[i:i + bs].to(device).float() / 255)).float(), dim=1).cpu()
+        feats = [F.normalize(encoder(normalize(resize_cells(x[i:i + bs].to(device).float() / 255, size))).float(), dim=1).cpu()
                  for i in range(0, len(x), bs)]
     encoder.train(was_training)
     return torch.cat(feats)
@@ -71,13 +74,13 @@ def knn_accuracy(ref, ref_labels, query, query_labels, k:int=20, t:float=0.07, b
     y, p = query_labels.cpu().numpy(), pred.cpu().numpy()
     return float(balanced_accuracy(y, p, int(max(y.max(), p.max())) + 1) if balanced else _accuracy(y, p))
 
-def embed_shared(encoder:nn.Module, images) -> torch.Tensor:
-    "`embed` of all `images` on every process of a process group, each process embedding every W-th image"
+def embed_shared(encoder:nn.Module, images, size:int|None=None) -> torch.Tensor:
+    "`embed` of all `images` (at `size`) on every process of a process group, each process embedding every W-th image"
     r, w = world()
-    if w == 1 or len(images) < w: return embed(encoder, images)
+    if w == 1 or len(images) < w: return embed(encoder, images, size=size)
     dev = torch.device('cuda', torch.cuda.current_device()) if dist.get_backend() == 'nccl' else torch.device('cpu')
     for b in encoder.buffers(): dist.broadcast(b, 0)       # rank 0's BatchNorm statistics everywhere
-    mine = embed(encoder, images[r::w]).to(dev)                # rows r, r+w, r+2w, ...
+    mine = embed(encoder, images[r::w], size=size).to(dev)                # rows r, r+w, r+2w, ...
     share = -(-len(images) // w)
     padded = torch.cat([mine, mine.new_zeros(share - len(mine), mine.shape[1])])
     parts = [torch.empty_like(padded) for _ in range(w)]
@@ -100,7 +103,10 @@ def _codes(idx:pd.DataFrame, label:str, pos:np.ndarray) -> torch.Tensor:
 class KNNMonitor(Callback):
     "kNN accuracy of the backbone's features: reference cells of some patients, queries of others"
     order = 40                                   # before the Recorder (50) reads the metrics
-    def __init__(self, ref_images, ref_labels, query_images, query_labels, k:int=20, name:str='knn_acc'):
+    def __init__(self, ref_images, ref_labels, query_images, query_labels, k:int=20, name:str='knn_acc',
+                 size:int|None=None, # cell side in px the backbone is judged at (its view size)
+                ):
+        self.size = size
         self.ref, self.ref_labels = ref_images, torch.as_tensor(np.asarray(ref_labels, dtype=np.int64))
         self.query, self.query_labels = query_images, torch.as_tensor(np.asarray(query_labels, dtype=np.int64))
         self.k, self.metric_name, self.value, self.history = k, name, float('nan'), []
@@ -123,9 +129,29 @@ class KNNMonitor(Callback):
     def after_validate(self):
         if self.training: return
         backbone = self.learn.model.backbone
-        ref, query = embed_shared(backbone, self.ref), embed_shared(backbone, self.query)
+        ref, query = embed_shared(backbone, self.ref, self.size), embed_shared(backbone, self.query, self.size)
         self.value = knn_accuracy(ref, self.ref_labels, query, self.query_labels, self.k)
         self.history.append(self.value)
+
+# %% ../nbs/06d_pretrain.ipynb #39722878
+TRAIN_VERSION = 2                 # the version of the code that trains encoders: part of every encoder's key
+TRAIN_CODE = {1: None,            # (before the version was recorded)
+              2: 'e577b650c6df4c6b'}   # digest of the training code at each version (`training_code_digest`)
+TRAINING_MODULES = ('augment', 'losses', 'models', 'learner', 'simclr', 'swav', 'dino')
+
+def training_code_digest() -> str:
+    "sha256 (16 hex) of the code that turns a recipe into weights: the `TRAINING_MODULES` and `pretrain` with its helpers"
+    import importlib, amlnb.ssl as ssl
+    h = hashlib.sha256()
+    for name in TRAINING_MODULES: h.update(inspect.getsource(importlib.import_module(f'amlnb.{name}')).encode())
+    for f in (ssl.pretrain, ssl._pretrain_dls, ssl._Checkpoint, ssl._rng_state, ssl._set_rng_state): h.update(inspect.getsource(f).encode())
+    return h.hexdigest()[:16]
+
+def feature_size(recipe:Recipe, # the encoder's recipe
+                 preset:Preset, # the preset whose `feature_sizes` may choose for its method
+                ) -> int:
+    "Cell side in px at which an encoder of `recipe` is judged (features, kNN): the preset's choice for its method, else the view size"
+    return int(preset.feature_sizes.get(recipe.method, recipe.size))
 
 # %% ../nbs/06d_pretrain.ipynb #cd96719c
 def probe_label(cache:CellCache) -> str:
@@ -277,11 +303,11 @@ def pretrain(method:str, # one of METHODS
     r = recipe if isinstance(recipe, Recipe) else get_recipe(method, p, **(recipe or {}))
     if r.method != method: raise ValueError(f"the recipe is {r.method!r}'s, not {method!r}'s")
     r = resolve_precision(r, device)
-    if method == 'random': config, cache = dict(method=method, stem=r.stem, seed=seed), None
+    if method == 'random': config, cache = dict(method=method, stem=r.stem, seed=seed, train=TRAIN_VERSION), None
     else:
         cache = supervised_cells(data, supervised_data, p, progress) if method == 'supervised' else _cells(data, p, progress)
         excluded = sorted(set(exclude_patients or [])) if method != 'supervised' else []
-        config = dict(method=method, recipe=json_like(r.as_dict()), data=cache.key, seed=seed, exclude=excluded)
+        config = dict(method=method, recipe=json_like(r.as_dict()), data=cache.key, seed=seed, exclude=excluded, train=TRAIN_VERSION)
     key = hash_key(config)
     folder = Path(out) if out is not None else amlnb_home('encoders')/f"{method}-{key}"
     final = folder/'encoder.pth'
@@ -310,7 +336,7 @@ def pretrain(method:str, # one of METHODS
         if monitor:
             probe = cache if method == 'supervised' else (companion_cells(p) if is_synth(data) else None)
             if probe is not None and 'role' in probe.index:
-                knn = KNNMonitor.from_cache(probe, *probe_patients(probe), label=probe_label(probe), seed=seed)
+                knn = KNNMonitor.from_cache(probe, *probe_patients(probe), label=probe_label(probe), seed=seed, size=feature_size(r, p))
         learn = ssl_learner(dls, r, monitor=knn, compile=compile)
         learn.path = folder
         start, history, state = 0, [], _checkpoint(folder)
@@ -324,10 +350,10 @@ def pretrain(method:str, # one of METHODS
         with warnings.catch_warnings():
             warnings.filterwarnings('ignore', message='.*weight_norm.*')
             with (learn.no_bar() if not progress else nullcontext()), (learn.no_logging() if not progress else nullcontext()):
-                if start < r.epochs: fit(r.epochs, r.lr, start_epoch=start, cbs=[ckpt] + list(cbs or []))
+                if start < r.epochs: fit(r.epochs, r.peak_lr, start_epoch=start, cbs=[ckpt] + list(cbs or []))
         if not rank_distrib():                                    # several processes: rank 0 writes, the others wait
             _seal_encoder(save_encoder(learn.model.backbone.cpu(), final, **meta, history=ckpt.history,
-                                       metric_names=list(learn.recorder.metric_names[1:-1])))
+                                       metric_names=list(learn.recorder.metric_names[1:-1]), collapse_loss=r.collapse_loss(dls.c)))
             for f in [folder/'last.json', *folder.glob('epoch-*.pth')]: f.unlink(missing_ok=True)
         distrib_barrier()
         return final
@@ -340,13 +366,14 @@ def evaluate_encoder(encoder, # an encoder, its file, or a FeatureStore of its f
                      k:int=20, seed:int=0,
                      label:str|None=None, # the cell label to vote on (default: `probe_label`)
                      precision:str='auto', # autocast of the encoder's forward pass (`embed`)
+                    size:int|None=None, # cell side in px the encoder is judged at (`feature_size`); None: the cache's
                     ) -> dict:
     "kNN cell-type accuracy and malignant-vs-healthy balanced accuracy on cells of held-out patients"
     if hasattr(encoder, 'rows'):       # a FeatureStore (07_features): the same features, already computed
         feats = lambda pos: torch.as_tensor(encoder.rows(pos, l2=True))
     else:
         enc = load_encoder(encoder) if isinstance(encoder, (str, Path)) else encoder
-        feats = lambda pos: embed(enc, cache.batch(pos), precision=precision)
+        feats = lambda pos: embed(enc, cache.batch(pos), precision=precision, size=size)
     idx = cache.index
     label = label or probe_label(cache)
     if label not in idx or idx[label].isna().all(): raise ValueError(f"evaluate_encoder needs cell labels ({label})")
@@ -358,4 +385,46 @@ def evaluate_encoder(encoder, # an encoder, its file, or a FeatureStore of its f
     if 'malignant' in idx and idx.malignant.notna().all():
         mal = lambda pos: torch.as_tensor(idx.malignant.iloc[pos].to_numpy(dtype=np.int64))
         out['knn_malignant_bal'] = knn_accuracy(r_feat, mal(r_pos), q_feat, mal(q_pos), k, balanced=True)
+    return out
+
+# %% ../nbs/06d_pretrain.ipynb #795c888c
+CONVERGENCE_RULES = dict(loss_at_ln_k=0.95,        # flag: final training loss >= this share of ln K
+                         dino_min_kl=0.01,          # flag: KL(teacher||student) below this (nats)
+                         dino_max_entropy=0.95,     # flag: teacher entropy >= this share of ln K
+                         swav_min_usage=0.10,       # flag: share of prototypes in use below this
+                         min_rank_share=0.05)       # flag: effective rank below this share of the feature dimension
+
+def effective_rank(features, # (N, D) features of N cells
+                   eps:float=1e-7) -> float:
+    "RankMe (Garrido et al. 2023): exp of the entropy of the singular values of `features`, normalised to sum to 1"
+    s = torch.linalg.svdvals(torch.as_tensor(np.asarray(features), dtype=torch.float64))
+    p = s / s.sum() + eps
+    return float(torch.exp(-(p * p.log()).sum()))
+
+def convergence(encoder, # an encoder file or a loaded encoder (its `.meta` holds the training history)
+                features=None, # a FeatureStore of its features, or an (N, D) array, for the effective rank
+                n:int=2048, # cells sampled for the effective rank
+                seed:int=0,
+               ) -> dict:
+    "What an encoder's pretraining recorded at its end, its features' effective rank, and the rules it breaks (`flags`; '' if none)"
+    meta = (load_encoder(encoder) if isinstance(encoder, (str, Path)) else encoder).meta
+    last = dict(zip(meta.get('metric_names', []), meta['history'][-1])) if meta.get('history') else {}
+    out, flags, R = dict(method=meta.get('method')), [], CONVERGENCE_RULES
+    if 'train_loss' in last:
+        ref = meta.get('collapse_loss')
+        out.update(train_loss=last['train_loss'], ln_k=ref, loss_over_ln_k=last['train_loss'] / ref if ref else float('nan'))
+        if ref and last['train_loss'] >= R['loss_at_ln_k'] * ref: flags.append('loss at ln K')
+    for k in ('teacher_entropy', 'kl_teacher_student', 'prototype_usage', 'knn_acc'):
+        if k in last: out[k] = last[k]
+    if out.get('kl_teacher_student', 1) < R['dino_min_kl']: flags.append('student copies the teacher (KL ~ 0)')
+    if out.get('ln_k') and out.get('teacher_entropy', 0) >= R['dino_max_entropy'] * out['ln_k']: flags.append('teacher uniform')
+    if out.get('prototype_usage', 1) < R['swav_min_usage']: flags.append('few prototypes in use')
+    if features is not None:
+        rows = features.rows if hasattr(features, 'rows') else (lambda pos: np.asarray(features)[pos])
+        N = len(features)
+        pos = np.sort(np.random.default_rng(seed).choice(N, min(n, N), replace=False))
+        f = np.asarray(rows(pos), dtype=np.float64)
+        out.update(rankme=effective_rank(f), dim=f.shape[1])
+        if out['rankme'] < R['min_rank_share'] * f.shape[1]: flags.append('features of low rank')
+    out['flags'] = '; '.join(flags)
     return out

@@ -6,6 +6,7 @@ Docs: https://amlnb.github.io/amlnb/swav.html.md"""
 
 # %% ../nbs/06b_swav.ipynb #164a0cec
 from __future__ import annotations
+import math
 from dataclasses import dataclass
 import torch
 import torch.nn as nn
@@ -46,7 +47,8 @@ class SwAVModel(nn.Module):
 
 # %% ../nbs/06b_swav.ipynb #7f9a25d6
 class SwAV(SSLCallback):
-    "SwAV: prototypes kept on the unit sphere, frozen for the first part of training, and an optional queue"
+    "SwAV: prototypes kept on the unit sphere, frozen for the first part of training, an optional queue; counts the prototypes in use"
+    prototype_usage = float('nan')             # share of the prototypes that were some cell's best match in the last training epoch
     def __init__(self, views:nn.Module,
                  freeze_prototypes:float=0.05, # share of training during which the prototypes get no gradient
                  queue_start_epoch:int=1, # epoch from which the queue is used (when the model has one)
@@ -58,6 +60,14 @@ class SwAV(SSLCallback):
         if self.training:
             with torch.no_grad(): self.model.prototypes.normalize()
     def before_epoch(self): self.model.use_queue = self.epoch >= self.queue_start_epoch
+    def before_train(self): self.counts = None
+    def after_pred(self):
+        if not self.training: return
+        scores = self.pred[0][0].detach()        # the first high-resolution view's scores, (B, K)
+        c = torch.bincount(scores.argmax(1), minlength=scores.shape[1])
+        self.counts = c if self.counts is None else self.counts + c
+    def after_train(self):
+        if self.counts is not None: self.prototype_usage = float((self.counts > 0).float().mean())
     def after_backward(self):
         if self.pct_train < self.freeze_prototypes:
             for p in self.model.prototypes.parameters(): p.grad = None
@@ -67,9 +77,9 @@ class SwAVRecipe(Recipe):
     "SwAV: multi-crop, prototypes, Sinkhorn codes"
     method:str = 'swav'
     proj_dim:int = 128               # projection size
-    n_prototypes:int = 32            # prototypes
+    n_prototypes:int = 512           # prototypes (lightly's ResNet18 CIFAR-10 benchmark; SwAV on ImageNet: 3,000)
     temperature:float = 0.1          # softmax temperature of the predictions
-    sinkhorn_epsilon:float = 0.03    # entropy weight of the codes
+    sinkhorn_epsilon:float = 0.05    # entropy weight of the codes (SwAV's `epsilon`)
     sinkhorn_iterations:int = 3      # Sinkhorn-Knopp iterations
     n_local:int = 4                  # small crops per cell
     local_size:int|None = None       # side of the small crops (None: size // 2)
@@ -78,8 +88,10 @@ class SwAVRecipe(Recipe):
     queue_start_epoch:int = 1        # epoch from which the queue is used
     freeze_prototypes:float = 0.05   # share of training with frozen prototypes
 
+    def collapse_loss(self, n_classes:int=0) -> float: return math.log(self.n_prototypes)   # uniform predictions over the prototypes
     def learner_parts(self, backbone:nn.Module, n_classes:int) -> tuple:
         model = SwAVModel(backbone, n_prototypes=self.n_prototypes, queue_length=self.queue_length, dim=self.proj_dim)
         crit = SwAVLoss(self.temperature, self.sinkhorn_iterations, self.sinkhorn_epsilon, sinkhorn_gather_distributed=True)
         views = swav_views(self.size, n_local=self.n_local, local_size=self.local_size, local_scale=tuple(self.local_scale), **self.view_args)
-        return model, SwAV(views, freeze_prototypes=self.freeze_prototypes, queue_start_epoch=self.queue_start_epoch), PredLoss(crit, 'swav'), []
+        cb = SwAV(views, freeze_prototypes=self.freeze_prototypes, queue_start_epoch=self.queue_start_epoch)
+        return model, cb, PredLoss(crit, 'swav'), [cb.value_metric('prototype_usage')]
