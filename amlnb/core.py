@@ -314,7 +314,7 @@ PRESETS = {
                    ssl_batch_size=128, ssl_epochs=3, ssl_lr=2e-3, mil_epochs=60, mil_patience=10, mil_lr=5e-4, ssl_size=32,
                    recipes={'supervised': dict(epochs=20), 'swav': dict(lr=1e-3, n_local=0, epochs=4),
                             'dino': dict(n_local=0, size=40, epochs=2, lr=5e-4)},
-                   feature_sizes={'random': 64}),
+                   feature_sizes={'random': 48, 'supervised': 32, 'simclr': 40, 'swav': 64, 'dino': 48}),
                    # ssl_lr, ssl_size, feature_sizes and the per-method fields: chosen on development data by bench/select_recipes.py
     'paper': Preset('paper', size=144, patients_per_class=40, cells_per_patient=(100, 500), stem='imagenet',
                     ssl_batch_size=256, ssl_epochs=100, ssl_lr=1e-3, mil_epochs=150, mil_patience=20, mil_lr=5e-5,

@@ -34,8 +34,16 @@ not a candidate (it is over the budget), only the reference for what the cheaper
 Each row of the log records the key of the encoder it measured; a row whose encoder is no longer the one its
 recipe gives (a changed preset or default) is measured again. The log is kept in bench/records/.
 
+Stage 3, the scale each encoder is judged at (`--stage scale`). An encoder trained on 32 px views has seen cells only
+at that scale; judged on 64 px cells it is judged at a scale it never saw. So every method's demo encoder (the `demo`
+preset's recipes as they stand, untrained encoder included) is pretrained with two seeds on each development
+configuration and judged by the kNN probe at each size of `SIZES`; a method's feature size (`Preset.feature_sizes`) is
+the size with the best mean kNN over configurations and seeds. Its log is records/select_scale.jsonl, its table
+records/select_scale.md; a row whose encoder key no longer matches is measured again.
+
     python bench/select_recipes.py                    # stage 1: about 70 minutes on the 2-core CPU, alone
     python bench/select_recipes.py --stage schedule   # stage 2: about 17 minutes
+    python bench/select_recipes.py --stage scale      # stage 3: about 20 minutes
 """
 import os, sys, json, time, argparse
 from pathlib import Path
@@ -48,7 +56,7 @@ import pandas as pd
 from amlnb.core import get_preset
 from amlnb.synth import make_synth_dataset, make_synth_matek
 from amlnb.cache import CellCache
-from amlnb.ssl import pretrain, evaluate_encoder, labelled_cells
+from amlnb.ssl import pretrain, evaluate_encoder, labelled_cells, get_recipe
 from amlnb.models import load_encoder
 
 CONFIGS = {'dev-od': dict(seed=1, stain_model='od'), 'dev-rgb': dict(seed=2, stain_model='rgb')}
@@ -104,6 +112,46 @@ def measure(runs, p, a, log, done) -> pd.DataFrame:
     df = pd.DataFrame(done.values())
     return df[[(r.config, r.method, r.candidate) in wanted for r in df.itertuples()]]
 
+SIZES = (32, 40, 48, 64)      # stage 3: cell sides at which each encoder is judged
+SCALE_SEEDS = (0, 1)          # stage 3: pretraining seeds per method and configuration
+
+def scale_stage(a, methods) -> pd.DataFrame:
+    "Stage 3: every method's demo encoder, two seeds per development configuration, judged by kNN at every size of SIZES"
+    p = get_preset('demo')
+    log = RECORDS/'select_scale.jsonl'
+    done = {(r['config'], r['method'], r['seed'], r['size']): r for r in map(json.loads, log.read_text().splitlines())} if log.exists() else {}
+    print(f"stage 3: {len(methods) + 1} encoders x {len(SCALE_SEEDS)} seeds x {len(CONFIGS)} configurations, kNN at {SIZES} px", flush=True)
+    for cfg in CONFIGS:
+        data, comp = dev_sets(cfg, p, a.patients_per_class)
+        for m in ['random', *methods]:
+            for seed in SCALE_SEEDS:
+                t = time.time()
+                enc = pretrain(m, data, preset=p, seed=seed, supervised_data=comp, progress=False, monitor=False)
+                secs, key = time.time() - t, load_encoder(enc).meta['key']
+                for size in SIZES:
+                    if done.get((cfg, m, seed, size), {}).get('key') == key: continue
+                    row = dict(config=cfg, method=m, seed=seed, size=size, view_size=get_recipe(m, p).size, key=key,
+                               seconds=round(secs, 1), **evaluate_encoder(enc, comp, size=size))
+                    done[(cfg, m, seed, size)] = row
+                    with open(log, 'a') as f: f.write(json.dumps(row) + '\n')
+                    print(f"{cfg:8s} {m:10s} seed {seed} at {size} px: kNN {row['knn_cell_type']:.3f}", flush=True)
+    df = pd.DataFrame(done.values())
+    df = df[df.method.isin(['random', *methods]) & df['size'].isin(SIZES)]
+    table = df.pivot_table(index='method', columns='size', values='knn_cell_type').reindex(['random', *methods])
+    per_cfg = df.pivot_table(index=['method', 'config'], columns='size', values='knn_cell_type')
+    view = df.groupby('method').view_size.first().reindex(table.index)
+    chosen = pd.DataFrame({'view size': view, 'chosen size': table.idxmax(1),
+                           'kNN at view size': pd.Series({m: table.loc[m, view[m]] for m in table.index}),
+                           'kNN at chosen size': table.max(1), 'kNN at 64 px': table[64],
+                           'margin over untrained, each at its chosen size': table.max(1) - table.loc['random'].max(),
+                           'margin over untrained, both at 64 px': table[64] - table.loc['random', 64]}).reindex(table.index)
+    lines = ['## Stage 3: kNN cell type per cell size (mean over configurations and seeds)', '', table.round(3).to_markdown(), '',
+             '## Stage 3: per configuration (mean over seeds)', '', per_cfg.round(3).to_markdown(), '',
+             '## Stage 3: chosen size per method', '', chosen.round(3).to_markdown(), '']
+    for f in (OUT/'select_scale.md', RECORDS/'select_scale.md'): f.write_text('\n'.join(lines))
+    print('\n'.join(lines))
+    return df
+
 def knn_table(df) -> pd.DataFrame:
     table = df.pivot_table(index=['method', 'candidate'], columns='config', values='knn_cell_type')
     table['mean'] = table.mean(1)
@@ -113,13 +161,15 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--patients-per-class', type=int, default=12, help="patients per class of each development SynthAML")
     ap.add_argument('--methods', default=','.join(METHODS))
-    ap.add_argument('--stage', choices=('methods', 'schedule'), default='methods', help="stage 1 (methods' knobs) or stage 2 (the schedule)")
+    ap.add_argument('--stage', choices=('methods', 'schedule', 'scale'), default='methods',
+                    help="stage 1 (methods' knobs), stage 2 (the schedule) or stage 3 (the scale each encoder is judged at)")
     a = ap.parse_args()
     p = get_preset('demo', recipes=FIXED)       # the demo schedule, none of the choices this script makes
     OUT.mkdir(exist_ok=True); RECORDS.mkdir(exist_ok=True)
     log = RECORDS/'select_recipes.jsonl'
     done = {(r['config'], r['method'], r['candidate']): r for r in map(json.loads, log.read_text().splitlines())} if log.exists() else {}  # last row wins
     methods = a.methods.split(',')
+    if a.stage == 'scale': return scale_stage(a, methods)
     runs = [(cfg, 'random', 'untrained', None) for cfg in CONFIGS]
     if a.stage == 'schedule':
         eps = lambda m: FIXED.get(m, {}).get('epochs', p.ssl_epochs)
