@@ -374,8 +374,8 @@ def _pooled(ds:BagDataset, pool:str) -> np.ndarray:
 def _class_probs(clf, X:np.ndarray, n_classes:int) -> np.ndarray:
     "Probabilities over every class, zero for classes the fit never saw"
     out = np.zeros((len(X), n_classes))
-    out[:, clf.classes_] = clf.predict_proba(X)
-    return out
+    out[:, clf.classes_] = clf.predict_proba(X)             # float32 on fp16 features: rows sum to 1 only to ~1e-7
+    return out / out.sum(1, keepdims=True)                  # exactly, in float64, as `log_loss` checks
 
 def pooled_fold(fold:Fold|int, # a Fold of `patient_splits`, or its number
                 store, # a FeatureStore (07_features) of the dataset's cells

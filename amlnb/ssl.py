@@ -409,7 +409,7 @@ def convergence(encoder, # an encoder file or a loaded encoder (its `.meta` hold
     "What an encoder's pretraining recorded at its end, its features' effective rank, and the rules it breaks (`flags`; '' if none)"
     meta = (load_encoder(encoder) if isinstance(encoder, (str, Path)) else encoder).meta
     last = dict(zip(meta.get('metric_names', []), meta['history'][-1])) if meta.get('history') else {}
-    out, flags, R = dict(method=meta.get('method')), [], CONVERGENCE_RULES
+    out, flags, R = dict(method=meta.get('method'), train_loss=float('nan'), ln_k=float('nan'), loss_over_ln_k=float('nan')), [], CONVERGENCE_RULES
     if 'train_loss' in last:
         ref = meta.get('collapse_loss')
         out.update(train_loss=last['train_loss'], ln_k=ref, loss_over_ln_k=last['train_loss'] / ref if ref else float('nan'))
