@@ -73,7 +73,7 @@ class DINO(SSLCallback):
         with torch.no_grad():
             p_t = crit.teacher_probs(torch.stack(self.pred[0]).float(), crit.teacher_temperature(self.epoch))
             h = float(-(p_t * p_t.clamp_min(1e-12).log()).sum(-1).mean())
-        self._h.append(h); self._kl.append(float(self.loss) - h)
+        self._h.append(h); self._kl.append(float(self.loss.detach()) - h)
     def after_train(self):
         if self._h: self.teacher_entropy, self.kl_teacher_student = sum(self._h) / len(self._h), sum(self._kl) / len(self._kl)
     def after_backward(self):

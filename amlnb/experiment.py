@@ -387,6 +387,7 @@ def run_experiment(data=None, # dataset root in the real layout; None: the prese
         r = recipes.get(m)
         r = r if isinstance(r, Recipe) else get_recipe(m, p, **(r or {}))
         used[m] = (r, json_like(resolve_precision(r, device).as_dict()))
+    sizes = {m: feature_size(r, p) for m, (r, _) in used.items()}     # the cell side each encoder is judged at (`06d_pretrain`)
     ext, ext_encoder = {}, {}
     if data is None and any(isinstance(x, ScemilaFeatures) for x in external):
         if sup is None: raise ValueError(f"SCEMILA-style features of SynthAML come from the supervised encoder, which cannot train here: {why}")
@@ -424,12 +425,11 @@ def run_experiment(data=None, # dataset root in the real layout; None: the prese
                 per_fold = strict and m not in ('random', 'supervised')      # those two never see a cell of the evaluated patients
                 encs = ([pretrain(m, cache, exclude_patients=f.test, **common) for f in folds] if per_fold else [pretrain(m, cache, **common)])
                 t_pre, t = time.time() - t, time.time()
-                at = feature_size(used[m][0], p)                              # the scale the encoder learned (`06d_pretrain`)
-                stores = [extract_features(e, cache, device=device, name=m, progress=False, size=at) for e in encs]
+                stores = [extract_features(e, cache, device=device, name=m, progress=False, size=sizes[m]) for e in encs]
                 t_feat = time.time() - t
                 conv += [dict(seed=s, fold=f.k if per_fold else None, **convergence(e, st)) for f, e, st in zip(folds, encs, stores)]
                 if s == seeds[0]: first[m] = stores[0]
-                if probe is not None: knn.setdefault(m, []).append(pd.DataFrame([evaluate_encoder(e, probe, size=at) for e in encs]).mean())
+                if probe is not None: knn.setdefault(m, []).append(pd.DataFrame([evaluate_encoder(e, probe, size=sizes[m]) for e in encs]).mean())
                 cv_store = stores if per_fold else stores[0]
             cv = dict(preset=p, seed=s, split_seed=s, device=device, folds=row_folds)
             res, t_cv, reused = cached_cv(cv_store, **cv)
@@ -461,8 +461,7 @@ def run_experiment(data=None, # dataset root in the real layout; None: the prese
     for m in rows_run:
         pats = exp_pats(m)
         row = dict(method=m, **_scores(pats, classes, n_boot, seeds[0]))
-        if m in used: row['feature_px'] = feature_size(used[m][0], p)          # the cell side its features were computed at
-        if m in used: row.update(_converged(conv, m))
+        if m in used: row.update(feature_px=sizes[m], **_converged(conv, m))
         row.update({f'F1 {c}': reported(pats, f'f1_{c}', classes) for c in classes})
         if m in knn: row.update(pd.DataFrame(knn[m]).mean().to_dict())
         if truth:
@@ -496,7 +495,7 @@ def run_experiment(data=None, # dataset root in the real layout; None: the prese
     config = dict(data=str(data) if data is not None else f'SynthAML ({p.name})', methods=rows_run, pretrained=methods, external=external_cfg, preset=p.as_dict(), seeds=seeds,
                   device=str(device), regime=regime, regime_text=REGIMES[regime], variance_text=_variance_text(seeds, given is not None),
                   splits=None if splits is None else dict(source=str(splits) if not isinstance(splits, pd.DataFrame) else 'a table', digest=split_digest(given)),
-                  recipes={m: used[m][1] for m in methods}, feature_sizes={m: feature_size(used[m][0], p) for m in methods},
+                  recipes={m: used[m][1] for m in methods}, feature_sizes=sizes,
                   supervised_data=_describe(sup) if sup is not None and 'supervised' in methods else None,
                   probe=_describe(probe) if probe is not None else None, notes=notes, models=models, aggregators=aggregators,
                   mil_schedule=mil_schedule(p),
