@@ -367,6 +367,7 @@ def evaluate_encoder(encoder, # an encoder, its file, or a FeatureStore of its f
                      label:str|None=None, # the cell label to vote on (default: `probe_label`)
                      precision:str='auto', # autocast of the encoder's forward pass (`embed`)
                     size:int|None=None, # cell side in px the encoder is judged at (`feature_size`); None: the cache's
+                    per_patient:bool=False, # also give each query patient's [correct, cells] of the cell-type vote ('per_patient')
                     ) -> dict:
     "kNN cell-type accuracy and malignant-vs-healthy balanced accuracy on cells of held-out patients"
     if hasattr(encoder, 'rows'):       # a FeatureStore (07_features): the same features, already computed
@@ -382,6 +383,12 @@ def evaluate_encoder(encoder, # an encoder, its file, or a FeatureStore of its f
     q_pos, r_pos = _sample_cells(idx, query, label, max_cells, rng), _sample_cells(idx, ~query, label, max_cells, rng)
     r_feat, q_feat = feats(r_pos), feats(q_pos)
     out = {'knn_cell_type': knn_accuracy(r_feat, _codes(idx, label, r_pos), q_feat, _codes(idx, label, q_pos), k)}
+    if per_patient:      # the same vote, counted per query patient: what a paired interval over patients resamples
+        y = _codes(idx, label, q_pos)
+        n_classes = int(max(_codes(idx, label, r_pos).max(), y.max())) + 1
+        hit = (knn_predict(r_feat, _codes(idx, label, r_pos), q_feat, k, n_classes=n_classes) == y).numpy()
+        tally = pd.DataFrame({'p': idx.patient_id.iloc[q_pos].astype(str).to_numpy(), 'hit': hit}).groupby('p').hit.agg(['sum', 'count'])
+        out['per_patient'] = {p: [int(s), int(c)] for p, s, c in tally.itertuples()}
     if 'malignant' in idx and idx.malignant.notna().all():
         mal = lambda pos: torch.as_tensor(idx.malignant.iloc[pos].to_numpy(dtype=np.int64))
         out['knn_malignant_bal'] = knn_accuracy(r_feat, mal(r_pos), q_feat, mal(q_pos), k, balanced=True)

@@ -526,6 +526,7 @@ def make_synth_dataset(root:str|Path|None=None, # output folder; None: a folder 
                        patients_per_class:int|dict|None=None, # patients per bag label, or {bag_label: patients} (default: the preset's)
                        cells_per_patient:tuple|dict|None=None, # (min, max) cells per patient, or {bag_label: (min, max)} (default: the preset's)
                        stain_model:str='od', # family of the patients' stain profiles (see `STAIN_MODELS`)
+                       stain_strength:float=1.0, # scale of the stain variation between patients (`sample_stain`; 0: all alike)
                        overwrite:bool=False, # replace an existing dataset made with other settings
                        progress:bool=True, # show a progress bar
                       ) -> Path:
@@ -539,6 +540,7 @@ def make_synth_dataset(root:str|Path|None=None, # output folder; None: a folder 
         if isinstance(cfg[k], dict) and set(cfg[k]) != set(BAG_LABELS):
             raise ValueError(f"{k} as a dict needs every bag label {list(BAG_LABELS)}, got {sorted(cfg[k])}")
     if stain_model != 'od': cfg['stain_model'] = stain_model   # the default leaves the settings, so the key, as they are
+    if stain_strength != 1: cfg['stain_strength'] = float(stain_strength)
     root = Path(root) if root is not None else amlnb_home('synth') / f"{p.name}-{hash_key(cfg, n=8)}"
     return _write_atomically(root, cfg, _write_synth, overwrite, progress)
 
@@ -610,7 +612,7 @@ def _write_synth(out, cfg, progress):
         n = int(rng.integers(lo, hi + 1))
         types, frac = patient_composition(label, n, rng)
         g = torch.Generator().manual_seed(cfg['seed'] * 1_000_003 + i)
-        stain = sample_stain(1, g, model=cfg.get('stain_model', 'od'))
+        stain = sample_stain(1, g, strength=cfg.get('stain_strength', 1.0), model=cfg.get('stain_model', 'od'))
         folder = out / 'data' / label / pid
         folder.mkdir(parents=True)
         for j, im in enumerate(_render_patient(types, size, g, stain)):
@@ -650,6 +652,7 @@ def make_synth_matek(root:str|Path|None=None, # output folder; None: a folder un
                      cells_per_patient:tuple|None=None, # (min, max) cells per patient (default: 0.6 x the preset's)
                      size:int|None=None, # image side in px (default: the preset's)
                      stain_model:str='od', # family of the patients' stain profiles (see `STAIN_MODELS`)
+                     stain_strength:float=1.0, # scale of the stain variation between patients (`sample_stain`; 0: all alike)
                      overwrite:bool=False, # replace an existing set made with other settings
                      progress:bool=True, # show a progress bar
                     ) -> Path:
@@ -660,6 +663,7 @@ def make_synth_matek(root:str|Path|None=None, # output folder; None: a folder un
     cfg = dict(kind='matek', size=size or p.size, n_patients=n_patients or 2 * p.patients_per_class,
                cells_per_patient=list(cells_per_patient or (round(0.6 * lo), round(0.6 * hi))), seed=seed,
                stain_model=stain_model, version=1)
+    if stain_strength != 1: cfg['stain_strength'] = float(stain_strength)
     if cfg['n_patients'] < 2: raise ValueError(f"n_patients={cfg['n_patients']}: at least 2, one to train on and one to probe")
     root = Path(root) if root is not None else amlnb_home('synth') / f"matek-{p.name}-{hash_key(cfg, n=8)}"
     return _write_atomically(root, cfg, _write_matek, overwrite, progress)
@@ -681,7 +685,7 @@ def _write_matek(out, cfg, progress):
     for i in (progress_bar(range(n), leave=False) if progress else range(n)):
         types, _ = patient_composition(labels[i], int(rng.integers(lo, hi + 1)), rng)
         g = torch.Generator().manual_seed(_matek_seed(cfg['seed'], i))
-        stain = sample_stain(1, g, model=cfg['stain_model'])
+        stain = sample_stain(1, g, strength=cfg.get('stain_strength', 1.0), model=cfg['stain_model'])
         for t, im in zip(types, _render_patient(types, size, g, stain)):
             cls = MATEK_OF[t]
             count[cls] += 1
