@@ -382,11 +382,10 @@ def evaluate_encoder(encoder, # an encoder, its file, or a FeatureStore of its f
     rng, query = np.random.default_rng(seed), idx.patient_id.isin(held_out).to_numpy()
     q_pos, r_pos = _sample_cells(idx, query, label, max_cells, rng), _sample_cells(idx, ~query, label, max_cells, rng)
     r_feat, q_feat = feats(r_pos), feats(q_pos)
-    out = {'knn_cell_type': knn_accuracy(r_feat, _codes(idx, label, r_pos), q_feat, _codes(idx, label, q_pos), k)}
+    r_lab, q_lab = _codes(idx, label, r_pos), _codes(idx, label, q_pos)
+    out = {'knn_cell_type': knn_accuracy(r_feat, r_lab, q_feat, q_lab, k)}
     if per_patient:      # the same vote, counted per query patient: what a paired interval over patients resamples
-        y = _codes(idx, label, q_pos)
-        n_classes = int(max(_codes(idx, label, r_pos).max(), y.max())) + 1
-        hit = (knn_predict(r_feat, _codes(idx, label, r_pos), q_feat, k, n_classes=n_classes) == y).numpy()
+        hit = (knn_predict(r_feat, r_lab, q_feat, k, n_classes=int(max(r_lab.max(), q_lab.max())) + 1) == q_lab).numpy()
         tally = pd.DataFrame({'p': idx.patient_id.iloc[q_pos].astype(str).to_numpy(), 'hit': hit}).groupby('p').hit.agg(['sum', 'count'])
         out['per_patient'] = {p: [int(s), int(c)] for p, s, c in tally.itertuples()}
     if 'malignant' in idx and idx.malignant.notna().all():
