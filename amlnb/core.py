@@ -15,11 +15,11 @@ import torch
 import torch.distributed as dist
 
 # %% auto #0
-__all__ = ['CPU_PRECISION', 'AUTOCAST_DTYPES', 'CHECK_BYTES', 'BAG_LABELS', 'METADATA_COLUMNS', 'PRESETS', 'SCHEDULE_FIELDS',
-           'get_device', 'world', 'inference_precision', 'inference_autocast', 'seed_everything', 'amlnb_home',
-           'atomic_path', 'safe_name', 'build_folder', 'clean_stale_builds', 'publish_folder', 'disk_memmap',
-           'hash_key', 'stage_lock', 'CacheWarning', 'file_digest', 'manifest_problem', 'Preset', 'get_preset',
-           'presets_table']
+__all__ = ['CPU_PRECISION', 'AUTOCAST_DTYPES', 'CHECK_BYTES', 'BAG_LABELS', 'METADATA_COLUMNS', 'STAIN_2X', 'PRESETS',
+           'SCHEDULE_FIELDS', 'get_device', 'world', 'inference_precision', 'inference_autocast', 'seed_everything',
+           'amlnb_home', 'atomic_path', 'safe_name', 'build_folder', 'clean_stale_builds', 'publish_folder',
+           'disk_memmap', 'hash_key', 'stage_lock', 'CacheWarning', 'file_digest', 'manifest_problem', 'Preset',
+           'get_preset', 'presets_table']
 
 # %% ../nbs/00_core.ipynb #a1c5d631
 def _mps_available() -> bool:
@@ -307,14 +307,18 @@ class Preset:
     def as_dict(self) -> dict: return asdict(self)
 
 # %% ../nbs/00_core.ipynb #4b2f7b37
+STAIN_2X = dict(hed_alpha=0.4, hed_beta=0.1, rgb_p=0.8, rgb_strength=0.1, rgb_offset=0.06, gamma_p=0.8, gamma_range=(0.64, 1.5625),
+                hue=0.06, saturation=0.6)   # view arguments: every range of `generic_stain` and the jitter's hue and saturation twice
+                            # their defaults, the RGB mixing and the gamma drawn for 0.8 of the changed views (defaults 0.5)
+
 PRESETS = {
     'tiny': Preset('tiny', size=32, patients_per_class=5, cells_per_patient=(8, 16), stem='imagenet',
                    ssl_batch_size=32, ssl_epochs=1, ssl_lr=1e-3, mil_epochs=3, mil_patience=2, mil_lr=1e-3),
     'demo': Preset('demo', size=64, patients_per_class=20, cells_per_patient=(50, 110), stem='imagenet',
                    ssl_batch_size=128, ssl_epochs=3, ssl_lr=2e-3, mil_epochs=60, mil_patience=10, mil_lr=5e-4, ssl_size=32,
-                   recipes={'supervised': dict(epochs=20), 'swav': dict(lr=1e-3, n_local=0, epochs=4),
-                            'dino': dict(n_local=0, size=40, epochs=2, lr=5e-4)},
-                   feature_sizes={'random': 48, 'supervised': 32, 'simclr': 40, 'swav': 64, 'dino': 48}),
+                   recipes={'supervised': dict(epochs=20, views=STAIN_2X), 'simclr': dict(views=STAIN_2X),
+                            'swav': dict(lr=1e-3, n_local=0, epochs=4), 'dino': dict(n_local=0, size=40, epochs=2, lr=1e-3)},
+                   feature_sizes={'random': 48, 'supervised': 32, 'simclr': 32, 'swav': 48, 'dino': 48}),
                    # ssl_lr, ssl_size, feature_sizes and the per-method fields: chosen on development data by bench/select_recipes.py
     'paper': Preset('paper', size=144, patients_per_class=40, cells_per_patient=(100, 500), stem='imagenet',
                     ssl_batch_size=256, ssl_epochs=100, ssl_lr=1e-3, mil_epochs=150, mil_patience=20, mil_lr=5e-5,

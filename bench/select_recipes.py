@@ -12,8 +12,9 @@ recipes are chosen on three development configurations, none of which the experi
 
 Stage `select` (the default). Every method gets the same candidates, each one change from the demo preset's recipe:
 
-- `demo`      the demo preset's recipe as it stands: each method's published values (SwAV's prototypes and epsilon,
-              DINO's output size, momentum, rates and schedules: see `06b_swav`, `06c_dino`) at the demo budget;
+- `demo`      the demo preset's recipe as the selection found it (`START_RECIPES`): each method's published values
+              (SwAV's prototypes and epsilon, DINO's output size, momentum, rates and schedules: see `06b_swav`,
+              `06c_dino`) at the demo budget;
 - `lr-2x`     the same at twice the learning rate;
 - `stain-2x`  the same with every range of the generic stain augmentation doubled (HED scale and shift, RGB mixing and
               offset, gamma), and the colour jitter's hue and saturation too: views meant to cover stronger stain shifts;
@@ -64,11 +65,20 @@ STRENGTHS = (0.0, 1.0, 2.0)    # stage robustness: scale of the stain variation 
 PATIENTS_PER_CLASS = 20        # patients per class of each development SynthAML, as the demo's (the sketch pool: 5x as many patients)
 N_BOOT = 2000
 
-STRONG_STAIN = dict(hed_alpha=0.4, hed_beta=0.1, rgb_p=0.8, rgb_strength=0.1, rgb_offset=0.06, gamma_p=0.8,
-                    gamma_range=(0.64, 1.5625), hue=0.06, saturation=0.6)
+from amlnb.core import STAIN_2X as STRONG_STAIN   # the stain-2x candidate's view arguments (the demo preset now holds them)
+
+# The demo preset's per-method recipes before this selection: what every candidate changes one thing of. The demo preset
+# has since taken the choices, so the candidates start from here, and a rerun measures the same encoders as the log.
+START_RECIPES = {'supervised': dict(epochs=20), 'swav': dict(lr=1e-3, n_local=0, epochs=4),
+                 'dino': dict(n_local=0, size=40, epochs=2, lr=5e-4)}
+
+def start_preset():
+    "The demo preset with the recipes the selection started from"
+    from amlnb.core import get_preset
+    return get_preset('demo', recipes=START_RECIPES)
 
 def candidates(method:str, p) -> dict:
-    "name -> recipe overrides of the demo preset's recipe; the same three for every method"
+    "name -> recipe overrides of `p`'s recipe (`start_preset()` here); the same three for every method"
     from amlnb.learner import get_recipe
     return {'demo': {}, 'lr-2x': {'lr': 2 * get_recipe(method, p).lr}, 'stain-2x': {'views': STRONG_STAIN}}
 
@@ -260,8 +270,7 @@ def main():
     ap.add_argument('--backfill', action='store_true', help="add pretraining diagnostics to logged rows from their encoders")
     a = ap.parse_args()
     os.environ.setdefault('AMLNB_HOME', str(OUT/'home'))     # encoders and datasets of this script stay in bench/_out
-    from amlnb.core import get_preset
-    p = get_preset('demo')
+    p = start_preset()
     OUT.mkdir(exist_ok=True); RECORDS.mkdir(exist_ok=True)
     done = read_log()
     methods = a.methods.split(',')
