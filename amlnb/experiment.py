@@ -289,13 +289,15 @@ def _variance_text(seeds:list, given:bool=False) -> str:
     if given:
         return (f"{len(seeds)} seed(s) ({', '.join(map(str, seeds))}), each repeating pretraining and MIL over the folds of the split file, "
                 "which are the same for every seed: the split's own variance is not in the intervals; sd is over seeds × folds; "
-                "intervals resample seeds, then each fold's test patients within them; tests swap paired predictions within each seed")
+                "intervals resample seeds and, once for every seed, the patients within each class; tests swap paired predictions within each seed, "
+                "for these encoders")
     if len(seeds) == 1:
         return ("one seed: intervals and tests resample the test patients only. They hold this run's encoders, patient split and MIL "
                 "models fixed, so they cannot show how much another seed would move a number or a ranking; run `--seeds 3` for that")
     return (f"{len(seeds)} seeds ({', '.join(map(str, seeds))}), each repeating pretraining, the patient split and MIL: sd is over "
-            "seeds × folds; intervals resample seeds, then each fold's test patients within them (hierarchical bootstrap); "
-            "tests swap paired predictions within each seed")
+            "seeds × folds; intervals resample seeds and, once for every seed, the patients within each class (hierarchical bootstrap, "
+            "centred on the estimate); tests swap paired predictions within each seed and hold the trained encoders fixed: "
+            "they are tests for these encoders, and each seed's own difference shows how the seeds agree")
 
 def _compare(exp_pats, a:tuple, b:tuple, classes, n_boot:int, n_perm:int, seed:int) -> dict:
     "Macro-F1 difference a - b (each (method, model)), its hierarchical paired interval and its stratified permutation p-value"
@@ -305,7 +307,10 @@ def _compare(exp_pats, a:tuple, b:tuple, classes, n_boot:int, n_perm:int, seed:i
         pa, pb = pa[pa.patient_id.isin(common)], pb[pb.patient_id.isin(common)]
     ci = hierarchical_bootstrap(pa, 'macro_f1', classes, other=pb, n_boot=n_boot, seed=seed)
     d, p = paired_permutation(pa, pb, 'macro_f1', classes, n_perm=n_perm, seed=seed)
-    return dict(macro_f1_diff=d, ci_low=ci['low'], ci_high=ci['high'], p=p)
+    per_seed = fold_scores(pa, 'macro_f1', classes).groupby('seed').mean() - fold_scores(pb, 'macro_f1', classes).groupby('seed').mean()
+    return dict(macro_f1_diff=d, ci_low=ci['low'], ci_high=ci['high'], p=p,
+                seed_diffs=' / '.join(f'{v:+.3f}' for v in per_seed), seeds_same_sign=int((np.sign(per_seed) == np.sign(d)).sum()) if d else 0,
+                n_seeds=len(per_seed))
 
 def _converged(conv:list, method:str) -> dict:
     "The table's convergence columns of `method`: mean loss / ln K and effective rank over its encoders, and whether every run converged"
@@ -487,7 +492,8 @@ def run_experiment(data=None, # dataset root in the real layout; None: the prese
         for b in models[1:]:
             comps.append(dict(family='aggregator', method=m, versus=b, model='attention',
                               **_compare(exp_pats, (m, 'attention'), (m, b), classes, n_boot, n_perm, seeds[0])))
-    comparisons = pd.DataFrame(comps, columns=['family', 'method', 'versus', 'model', 'macro_f1_diff', 'ci_low', 'ci_high', 'p'])
+    comparisons = pd.DataFrame(comps, columns=['family', 'method', 'versus', 'model', 'macro_f1_diff', 'ci_low', 'ci_high', 'seed_diffs',
+                                               'seeds_same_sign', 'n_seeds', 'p'])
     comparisons['p_holm'] = holm(comparisons.p.to_numpy()) if len(comparisons) else []
     timings = pd.DataFrame(times).set_index(['seed', 'method'])
     external_cfg = {x.name: dict(source=x.describe(), patients=len(ext[x.name][0].patients), cells=len(ext[x.name][0]),
@@ -695,7 +701,11 @@ def _write_report(exp:Experiment, cache:CellCache, out:Path, figures:bool):
               '## Paired comparisons', '',
               f"Macro-F1 difference (method − versus) on the same patients and seeds: `encoder` rows compare pretraining methods under "
               f"attention-MIL, `aggregator` rows attention-MIL against a pooled baseline on the same encoder. ci: hierarchical bootstrap "
-              f"95% interval of the difference; p: two-sided paired permutation test ({c['n_perm']} permutations, swaps within each seed); "
+              f"95% interval of the difference (seeds and patients resampled); p: two-sided paired permutation test for these encoders "
+              f"({c['n_perm']} permutations, swaps within each seed, so the smallest p it can give is {1 / (c['n_perm'] + 1):.4f}): it holds "
+              f"every trained encoder, split and MIL model fixed and asks whether the two methods' predictions on the same patients are "
+              f"exchangeable, so pretraining's own variance is not in its null; seed_diffs: the difference under each seed, and "
+              f"seeds_same_sign: how many of the n_seeds seeds agree in sign with the mean difference; "
               f"p_holm: Holm-adjusted over all {len(exp.comparisons)} comparisons of this table.", '',
               exp.comparisons.to_markdown(index=False, floatfmt='.4f'), '',
               '## Label efficiency', '',

@@ -10,8 +10,8 @@ import numpy as np
 from scipy.stats import rankdata
 
 # %% auto #0
-__all__ = ['HARD_METRICS', 'class_counts', 'per_class_f1', 'macro_f1', 'balanced_accuracy', 'weighted_f1', 'accuracy',
-           'per_class_auroc', 'auroc', 'confusion', 'classification_metrics']
+__all__ = ['COUNT_METRICS', 'HARD_METRICS', 'class_counts', 'f1_from_counts', 'per_class_f1', 'macro_f1', 'balanced_accuracy',
+           'weighted_f1', 'accuracy', 'per_class_auroc', 'auroc', 'confusion', 'classification_metrics']
 
 # %% ../nbs/05b_metrics.ipynb #a8803bde
 def class_counts(y, pred, # integer class codes, (N,) or (B, N)
@@ -27,28 +27,37 @@ def _out(v, y):
     "A scalar for a single row (1-d input), else the (B,) array"
     return float(v[0]) if np.ndim(y) == 1 else v
 
+def f1_from_counts(tp, nt, npr) -> np.ndarray:
+    "F1 of every class from class counts (TP, n_true, n_pred), each (..., n_classes); 0 where a class is neither true nor predicted"
+    return 2 * tp / np.maximum(nt + npr, 1)
+
+def _over_present(v, nt):
+    "The mean of per-class values `v` over the classes present in each row's labels"
+    present = nt > 0
+    return np.where(present, v, 0).sum(-1) / np.maximum(present.sum(-1), 1)
+
+COUNT_METRICS = {   # every hard metric as a function of class counts (TP, n_true, n_pred), each (..., n_classes)
+    'macro_f1': lambda tp, nt, npr: _over_present(f1_from_counts(tp, nt, npr), nt),
+    'balanced_accuracy': lambda tp, nt, npr: _over_present(tp / np.maximum(nt, 1), nt),
+    'weighted_f1': lambda tp, nt, npr: (f1_from_counts(tp, nt, npr) * nt).sum(-1) / np.maximum(nt.sum(-1), 1),
+    'accuracy': lambda tp, nt, npr: tp.sum(-1) / np.maximum(nt.sum(-1), 1)}
+
 def per_class_f1(y, pred, n_classes:int) -> np.ndarray:
     "F1 of every class, (B, n_classes) (or (n_classes,) for one row); 0 where a class is neither true nor predicted"
-    tp, nt, npr = class_counts(y, pred, n_classes)
-    f1 = 2 * tp / np.maximum(nt + npr, 1)
+    f1 = f1_from_counts(*class_counts(y, pred, n_classes))
     return f1[0] if np.ndim(y) == 1 else f1
 
 def macro_f1(y, pred, n_classes:int):
     "Mean F1 over the classes present in each row's labels"
-    tp, nt, npr = class_counts(y, pred, n_classes)
-    present = nt > 0
-    return _out(np.where(present, 2 * tp / np.maximum(nt + npr, 1), 0).sum(1) / np.maximum(present.sum(1), 1), y)
+    return _out(COUNT_METRICS['macro_f1'](*class_counts(y, pred, n_classes)), y)
 
 def balanced_accuracy(y, pred, n_classes:int):
     "Mean recall over the classes present in each row's labels"
-    tp, nt, _ = class_counts(y, pred, n_classes)
-    present = nt > 0
-    return _out(np.where(present, tp / np.maximum(nt, 1), 0).sum(1) / np.maximum(present.sum(1), 1), y)
+    return _out(COUNT_METRICS['balanced_accuracy'](*class_counts(y, pred, n_classes)), y)
 
 def weighted_f1(y, pred, n_classes:int):
     "F1 per class weighted by its share of each row's labels"
-    tp, nt, npr = class_counts(y, pred, n_classes)
-    return _out((2 * tp / np.maximum(nt + npr, 1) * nt).sum(1) / np.maximum(nt.sum(1), 1), y)
+    return _out(COUNT_METRICS['weighted_f1'](*class_counts(y, pred, n_classes)), y)
 
 def accuracy(y, pred, n_classes:int|None=None):
     "Share of each row predicted right"

@@ -9,10 +9,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from .core import BAG_LABELS
-from .metrics import HARD_METRICS, auroc, per_class_f1
+from .metrics import HARD_METRICS, COUNT_METRICS, auroc, per_class_f1, f1_from_counts
 
 # %% auto #0
-__all__ = ['fold_scores', 'reported', 'hierarchical_bootstrap', 'paired_permutation', 'holm']
+__all__ = ['INTERVALS', 'fold_scores', 'reported', 'bootstrap_interval', 'hierarchical_bootstrap', 'paired_permutation', 'holm']
 
 # %% ../nbs/09b_stats.ipynb #dad984ae
 def _groups(patients:pd.DataFrame, classes) -> dict:
@@ -56,35 +56,97 @@ def _paired(a:dict, b:dict|None):
     for sk in a:
         if not np.array_equal(a[sk][3], b[sk][3]): raise ValueError(f"paired statistics need the same patients in both results (seed, fold {sk})")
 
-def hierarchical_bootstrap(patients:pd.DataFrame, # per-patient test predictions (see `fold_scores`)
-                           metric:str='macro_f1', classes=BAG_LABELS,
-                           other:pd.DataFrame|None=None, # a second method on the same seeds and patients: bootstrap the difference
-                           n_boot:int=2000, alpha:float=0.05, seed:int=0) -> dict:
-    "The reported value (or paired difference) and its (1-alpha) bootstrap interval over seeds and, within them, patients"
-    f = _score(metric, classes)
-    ga, gb = _groups(patients, classes), None if other is None else _groups(other, classes)
-    _paired(ga, gb)
-    seeds = sorted({s for s, _ in ga})
-    folds = {s: sorted(k for t, k in ga if t == s) for s in seeds}
-    S, rng = len(seeds), np.random.default_rng(seed)
-    draw = rng.integers(0, S, (n_boot, S)) if S > 1 else np.zeros((n_boot, 1), int)
-    stat = np.zeros(n_boot)
+def _count_score(metric:str, classes):
+    "f(TP, n_true, n_pred) -> values: a name of `COUNT_METRICS` or 'f1_<class>'"
+    if metric.startswith('f1_') and metric[3:] in classes:
+        c = list(classes).index(metric[3:])
+        return lambda tp, nt, npr: f1_from_counts(tp, nt, npr)[..., c]
+    if metric not in COUNT_METRICS:
+        raise ValueError(f"the bootstrap over patients covers {', '.join(COUNT_METRICS)} and f1_<class>, not {metric!r} "
+                         "(resample='per_seed' scores any metric)")
+    return COUNT_METRICS[metric]
+
+def _class_draws(labels:np.ndarray, n_boot:int, rng) -> np.ndarray:
+    "(n_boot, n_patients): how often each patient is drawn, the patients of each class redrawn with replacement"
+    C = np.zeros((n_boot, len(labels)))
+    for c in np.unique(labels):
+        j = np.flatnonzero(labels == c)
+        np.add.at(C, (np.arange(n_boot)[:, None], j[rng.integers(0, len(j), (n_boot, len(j)))]), 1)
+    return C
+
+def _shared_draws(ga:dict, gb:dict|None, seeds:list, f, n_classes:int, n_boot:int, rng) -> np.ndarray:
+    "(n_boot, n_seeds): each seed's fold-averaged metric (or paired difference) on one class-stratified draw of patients per resample"
+    pids = np.unique(np.concatenate([g[3] for g in ga.values()]))
+    labels = np.zeros(len(pids), np.int64)
+    for y, _, _, pid in ga.values(): labels[np.searchsorted(pids, pid)] = y
+    C, eye = _class_draws(labels, n_boot, rng), np.eye(n_classes)
+    def fold_value(g, w, sk):
+        y, p, _, _ = g[sk]
+        Y, P = eye[y], eye[p]                     # one-hot (patients, classes)
+        return f(w @ (Y * P), w @ Y, w @ P)       # weighted class counts of every resample: (n_boot, classes) each
+    out = np.zeros((n_boot, len(seeds)))
+    for si, s in enumerate(seeds):
+        vals = []
+        for k in sorted(k for t, k in ga if t == s):
+            w = C[:, np.searchsorted(pids, ga[(s, k)][3])]
+            vals.append(fold_value(ga, w, (s, k)) - (fold_value(gb, w, (s, k)) if gb is not None else 0))
+        out[:, si] = np.mean(vals, 0)
+    return out
+
+def _per_seed_draws(ga:dict, gb:dict|None, seeds:list, f, draw:np.ndarray, rng) -> np.ndarray:
+    "(n_boot,): the replaced construction, each drawn seed drawing its folds' test patients anew"
+    stat = np.zeros(len(draw))
     def score(g, sk, i): y, p, pr, _ = g[sk]; return f(y[i], p[i], None if pr is None else pr[i])
-    for slot in range(S):
+    for slot in range(draw.shape[1]):
         for si, s in enumerate(seeds):
             rows = np.flatnonzero(draw[:, slot] == si)
             if not len(rows): continue
             per_fold = []
-            for k in folds[s]:
-                n = len(ga[(s, k)][0])
-                i = rng.integers(0, n, (len(rows), n))
+            for k in sorted(k for t, k in ga if t == s):
+                i = rng.integers(0, len(ga[(s, k)][0]), (len(rows), len(ga[(s, k)][0])))
                 v = score(ga, (s, k), i)
                 per_fold.append(v - score(gb, (s, k), i) if gb is not None else v)
-            stat[rows] += np.nanmean(per_fold, 0) / S
+            stat[rows] += np.nanmean(per_fold, 0) / draw.shape[1]
+    return stat
+
+INTERVALS = ('centred', 'basic', 'percentile')
+
+def bootstrap_interval(draws:np.ndarray, # the statistic of every resample
+                       estimate:float, alpha:float=0.05,
+                       interval:str='centred', # 'centred', 'basic' or 'percentile' (see the prose)
+                       bounds:tuple=(0, 1), # the statistic's range (a difference: (-1, 1))
+                      ) -> tuple:
+    "(low, high): the (1-alpha) interval of `estimate` from bootstrap `draws`"
+    if interval not in INTERVALS: raise ValueError(f"interval is one of {', '.join(INTERVALS)}, not {interval!r}")
+    q_lo, q_hi = np.nanquantile(draws, [alpha / 2, 1 - alpha / 2])
+    if interval == 'percentile': lo, hi = q_lo, q_hi
+    elif interval == 'basic': lo, hi = 2 * estimate - q_hi, 2 * estimate - q_lo
+    else: shift = np.nanmean(draws) - estimate; lo, hi = q_lo - shift, q_hi - shift
+    return float(np.clip(lo, *bounds)), float(np.clip(hi, *bounds))
+
+def hierarchical_bootstrap(patients:pd.DataFrame, # per-patient test predictions (see `fold_scores`)
+                           metric:str='macro_f1', classes=BAG_LABELS,
+                           other:pd.DataFrame|None=None, # a second method on the same seeds and patients: bootstrap the difference
+                           n_boot:int=2000, alpha:float=0.05, seed:int=0,
+                           resample:str='shared', # 'shared': one draw of patients per resample, for every seed; 'per_seed': the replaced construction
+                           interval:str='centred', # how draws become an interval (`bootstrap_interval`)
+                           keep_draws:bool=False, # also return the resampled statistics ('draws')
+                          ) -> dict:
+    "The reported value (or paired difference) and its (1-alpha) bootstrap interval over seeds and patients"
+    if resample not in ('shared', 'per_seed'): raise ValueError(f"resample is 'shared' or 'per_seed', not {resample!r}")
+    ga, gb = _groups(patients, classes), None if other is None else _groups(other, classes)
+    _paired(ga, gb)
+    seeds = sorted({s for s, _ in ga})
+    S, rng = len(seeds), np.random.default_rng(seed)
+    draw = rng.integers(0, S, (n_boot, S)) if S > 1 else np.zeros((n_boot, 1), int)
+    if resample == 'shared':
+        stat = np.take_along_axis(_shared_draws(ga, gb, seeds, _count_score(metric, classes), len(classes), n_boot, rng), draw, 1).mean(1)
+    else: stat = _per_seed_draws(ga, gb, seeds, _score(metric, classes), draw, rng)
     est = reported(patients, metric, classes) - (reported(other, metric, classes) if other is not None else 0)
-    lo, hi = np.nanquantile(stat, [alpha / 2, 1 - alpha / 2])
-    return dict(estimate=est, low=float(lo), high=float(hi), n_seeds=S,
-                sources='seeds (pretraining, split, MIL) and patients' if S > 1 else 'patients only (one seed)')
+    lo, hi = bootstrap_interval(stat, est, alpha, interval, (-1, 1) if other is not None else (0, 1))
+    return dict(estimate=est, low=lo, high=hi, n_seeds=S, interval=interval, resample=resample,
+                sources='seeds (pretraining, split, MIL) and patients' if S > 1 else 'patients only (one seed)',
+                **({'draws': stat} if keep_draws else {}))
 
 # %% ../nbs/09b_stats.ipynb #7d1b2ddf
 def paired_permutation(a:pd.DataFrame, b:pd.DataFrame, # per-patient test predictions of two methods, same seeds, folds and patients
