@@ -6,7 +6,7 @@ Docs: https://amlnb.github.io/amlnb/experiment.html.md"""
 
 # %% ../nbs/10_experiment.ipynb #3287eb78
 from __future__ import annotations
-import contextlib, inspect, json, math, shutil, time, warnings
+import contextlib, inspect, json, math, shutil, subprocess, time, warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 import numpy as np
@@ -32,23 +32,24 @@ __all__ = ['CV_VERSION', 'MODELS', 'METRICS', 'CI_METRICS', 'REGIMES', 'label_su
 # %% ../nbs/10_experiment.ipynb #232afe60
 def label_subset(fold:Fold, # a fold of `patient_splits`
                  patients:pd.DataFrame, # patient_id and bag_label of every patient
-                 frac:float, # share of the training patients to keep, in (0, 1]
+                 frac:float, # share of the labelled patients to keep (training and validation alike), in (0, 1]
                  seed:int=0, # the run's seed
                  draw:int=0, # which of several subsets of the same size
                 ) -> Fold:
-    "`fold` with a stratified `frac` of its training patients: subset `draw` of seed `seed`"
+    "`fold` with a stratified `frac` of its training patients and of its validation patients: subset `draw` of seed `seed`"
     if not 0 < frac <= 1: raise ValueError(f"frac must be in (0, 1], got {frac}")
     if frac == 1: return fold
     rng = np.random.default_rng([seed, draw, fold.k])
     lab = patients.set_index('patient_id').bag_label
-    keep = []
-    for _, pats in pd.Series(list(fold.train), index=list(fold.train)).groupby(lab.loc[list(fold.train)].to_numpy()):
-        n = max(1, math.ceil(frac * len(pats)))
-        keep += list(rng.choice(pats.to_numpy(), n, replace=False))
-    return Fold(fold.k, sorted(keep), fold.valid, fold.test)
+    def keep(ids):
+        out = []
+        for _, pats in pd.Series(list(ids), index=list(ids)).groupby(lab.loc[list(ids)].to_numpy()):
+            out += list(rng.choice(pats.to_numpy(), max(1, math.ceil(frac * len(pats))), replace=False))
+        return sorted(out)
+    return Fold(fold.k, keep(fold.train), keep(fold.valid), fold.test)
 
 # %% ../nbs/10_experiment.ipynb #e6952527
-CV_VERSION = 5
+CV_VERSION = 6   # 6: label subsets take validation patients in proportion
 MODELS = (*AGGREGATORS, 'mean-lr', 'max-lr')   # the MIL aggregators (`train_folds`), and the pooled baselines (`pooled_fold`)
 
 _NOT_IN_KEY = {'fold', 'store', 'preset', 'device', 'progress', 'cache', 'encoder', 'n_folds', 'aggregator'}   # the aggregator is the model
@@ -203,6 +204,7 @@ class Experiment:
     problems:list = field(default_factory=list)   # data problems skipped while reading the dataset
     stores:dict = field(default_factory=dict, repr=False)   # method -> FeatureStore of the first seed (for the figures)
     convergence:pd.DataFrame = field(default_factory=pd.DataFrame)   # per seed and encoder: what its pretraining recorded at its end, flags (`ssl.convergence`)
+    per_seed:pd.DataFrame = field(default_factory=pd.DataFrame)      # every metric of every (method, model) under each seed; the table's values are their means
 
     @property
     def report(self) -> Path: return self.out/'report.md'
@@ -255,8 +257,19 @@ def _describe(cache:CellCache) -> dict:
     idx = cache.index
     d = dict(root=str(cache.root), key=cache.key, cells=int(len(idx)), classes=sorted(idx.cell_type.dropna().unique().tolist()))
     if 'patient_id' in idx: d['patients'] = int(idx.patient_id.nunique())
-    if 'role' in idx: d.update({f'{r}_patients': int(idx.patient_id[idx.role == r].nunique()) for r in ('train', 'probe')})
+    if 'role' in idx: d.update({f'{r}_patients': int(idx.patient_id[idx.role == r].nunique()) for r in ('train', 'reference', 'probe')})
     return d
+
+def _code_version() -> dict:
+    "The amlnb that ran: its version, the git commit of its checkout and whether its tracked files were unchanged (None: not a git checkout)"
+    import amlnb
+    root, out = Path(amlnb.__file__).resolve().parent.parent, dict(version=amlnb.__version__, commit=None, clean=None)
+    git = lambda *a: subprocess.run(['git', '-C', str(root), *a], capture_output=True, text=True, timeout=30)
+    try:
+        head, status = git('rev-parse', 'HEAD'), git('status', '--porcelain', '--untracked-files=no')
+        if head.returncode == 0 and status.returncode == 0: out.update(commit=head.stdout.strip(), clean=status.stdout.strip() == '')
+    except (OSError, subprocess.SubprocessError): pass
+    return out
 
 def _seed_list(seeds, seed:int) -> list:
     "The seeds of a run: `seeds` consecutive seeds from `seed`, or the list given"
@@ -444,12 +457,16 @@ def run_experiment(data=None, # dataset root in the real layout; None: the prese
             t_agg, t = time.time() - t, time.time()
             for b in baselines: results.setdefault((m, b), []).append(cached_cv(cv_store, model=b, **cv)[0])
             t_base, t = time.time() - t, time.time()
+            bag = bag_patients(cv_store[0] if isinstance(cv_store, list) else cv_store)     # the folds `cached_cvs` trains on, to count their labels
+            base = row_folds or patient_splits(bag, n_folds=p.n_folds, seed=s)
             for f in fractions:                # every draw of a fraction trained side by side (`cached_cvs`)
                 runs = [res] if f == 1.0 else [r for r, _, _ in cached_cvs([dict(store=cv_store, seed=s, split_seed=s, frac=f, draw=d, folds=row_folds)
                                                                            for d in range(draws)], p, device)]
                 for d, r_f in enumerate(runs):
                     pats = _tag(r_f, s)
-                    eff.append(dict(method=m, seed=s, fraction=f, draw=d, macro_f1=reported(pats, 'macro_f1'),
+                    kept = [label_subset(g, bag, f, s, d) for g in base]
+                    eff.append(dict(method=m, seed=s, fraction=f, draw=d, labelled=float(np.mean([len(g.train) + len(g.valid) for g in kept])),
+                                    macro_f1=reported(pats, 'macro_f1'),
                                     balanced_accuracy=reported(pats, 'balanced_accuracy')))
             t_eff = time.time() - t
             if truth:
@@ -480,6 +497,15 @@ def run_experiment(data=None, # dataset root in the real layout; None: the prese
                                                                           'balanced_accuracy', 'balanced_accuracy_sd',
                                                                           'balanced_accuracy_low', 'balanced_accuracy_high')}))
     table, models_table = pd.DataFrame(rows).set_index('method'), pd.DataFrame(mrows).set_index(['method', 'model'])
+    seed_rows = []
+    for m in rows_run:
+        for model in models:
+            for i, s in enumerate(seeds):
+                row = dict(method=m, model=model, seed=s, **{k: reported(_tag(results[(m, model)][i], s), k, classes) for k in METRICS})
+                if model == 'attention' and i < len(knn.get(m, [])): row.update(knn[m][i].to_dict())
+                if model == 'attention' and truth: row['attention_auroc'] = float(att[(m, 'label')][i]['attention_auroc'])
+                seed_rows.append(row)
+    per_seed = pd.DataFrame(seed_rows).set_index(['method', 'model', 'seed'])
     comps, done = [], set()
     for base in ('supervised', 'random'):
         if base not in methods: continue
@@ -505,9 +531,10 @@ def run_experiment(data=None, # dataset root in the real layout; None: the prese
                   supervised_data=_describe(sup) if sup is not None and 'supervised' in methods else None,
                   probe=_describe(probe) if probe is not None else None, notes=notes, models=models, aggregators=aggregators,
                   mil_schedule=mil_schedule(p),
-                  fractions=fractions, draws=draws, n_boot=n_boot, n_perm=n_perm, cache=cache.key, patients=int(n_pat), cells=int(len(cache)))
+                  fractions=fractions, draws=draws, n_boot=n_boot, n_perm=n_perm, cache=cache.key, patients=int(n_pat), cells=int(len(cache)),
+                  code=_code_version())
     conv_table = pd.DataFrame(conv)
-    exp = Experiment(out, config, results, table, models_table, comparisons, pd.DataFrame(eff), timings, problems, first, conv_table)
+    exp = Experiment(out, config, results, table, models_table, comparisons, pd.DataFrame(eff), timings, problems, first, conv_table, per_seed)
     t = time.time()
     write_report(exp, cache, figures=figures)
     _log(f"done in {(time.time() - t_all) / 60:.1f} min (report {time.time() - t:.0f} s); report: {exp.report}", progress)
@@ -533,18 +560,19 @@ def _write_text(path:Path, text:str):
     with atomic_path(path) as tmp: Path(tmp).write_text(text)
 
 def label_efficiency_table(label_eff:pd.DataFrame, metric:str='macro_f1') -> pd.DataFrame:
-    "Mean and sd of `metric` per method and fraction, over seeds and subset draws (each draw the mean over the folds)"
-    g = label_eff.groupby(['method', 'fraction'], sort=False)[metric]
-    return pd.DataFrame({'mean': g.mean(), 'sd': g.std(), 'runs': g.size()}).reset_index()
+    "Per method and fraction: labelled patients per fold (training + validation), and mean and sd of `metric` over seeds and subset draws"
+    g = label_eff.groupby(['method', 'fraction'], sort=False)
+    return pd.DataFrame({'labelled': g['labelled'].mean(), 'mean': g[metric].mean(), 'sd': g[metric].std(), 'runs': g.size()}).reset_index()
 
 def plot_label_efficiency(label_eff:pd.DataFrame, metric:str='macro_f1', ax=None) -> plt.Figure:
-    "`metric` (mean ± sd over seeds and subset draws) against the share of training patients, one line per method"
+    "`metric` (mean ± sd over seeds and subset draws) against the labelled patients each fold used, one line per method"
     fig, ax = (plt.subplots(figsize=(5, 3.5)) if ax is None else (ax.figure, ax))
     t = label_efficiency_table(label_eff, metric)
     for i, (m, d) in enumerate(t.groupby('method', sort=False)):
-        ax.errorbar(d.fraction * 100 * (1 + 0.015 * (i - 2)), d['mean'], yerr=d['sd'].fillna(0), marker='o', capsize=3, label=m)
-    ax.set_xscale('log'); ax.set_xticks([10, 25, 50, 100], ['10', '25', '50', '100'])
-    ax.set(xlabel='training patients used (%)', ylabel=f"{metric.replace('_', '-')} (5-fold mean)",
+        ax.errorbar(d.labelled * (1 + 0.015 * (i - 2)), d['mean'], yerr=d['sd'].fillna(0), marker='o', capsize=3, label=m)
+    ticks = t.groupby('fraction').labelled.mean()
+    ax.set_xscale('log'); ax.set_xticks(ticks.to_numpy(), [f"{n:.0f}\n({f:.0%})" for f, n in ticks.items()]); ax.minorticks_off()
+    ax.set(xlabel='labelled patients per fold: training + validation (share)', ylabel=f"{metric.replace('_', '-')} (5-fold mean)",
            title='Label efficiency (error bars: sd over subset draws and seeds)')
     ax.title.set_fontsize(9); ax.legend(fontsize=7); ax.grid(alpha=.3)
     return fig
@@ -598,6 +626,21 @@ def _all_seeds(exp, method:str, model:str='attention') -> CVResult:
 def _md(df:pd.DataFrame, digits:int=3) -> str:
     return df.to_markdown(floatfmt=f'.{digits}f')
 
+# %% ../nbs/10_experiment.ipynb #77bbbca8
+def _code_text(code:dict|None) -> str:
+    "The report's line on the code that ran (`config.json`'s `code`)"
+    if not code: return 'Code: not recorded.'
+    if not code.get('commit'): return f"Code: amlnb {code['version']}, not a git checkout (no commit recorded)."
+    return (f"Code: amlnb {code['version']}, commit `{code['commit'][:12]}`"
+            + (', its tracked files unchanged.' if code['clean'] else ', with uncommitted changes to tracked files: this commit alone does not reproduce it.'))
+
+def _efficiency_grid(eff:pd.DataFrame, methods:list) -> pd.DataFrame:
+    "methods × fractions: mean ± sd; each column named by its share and the labelled patients per fold it used"
+    v = eff.assign(v=eff.apply(lambda r: f"{r['mean']:.3f} ± {r['sd']:.3f}" if pd.notna(r['sd']) else f"{r['mean']:.3f}", axis=1))
+    n = eff.groupby('fraction').labelled.mean()
+    return (v.pivot(index='method', columns='fraction', values='v').reindex(methods)
+             .rename(columns=lambda f: f"{f:.0%} ({n[f]:.0f} labelled)"))
+
 # %% ../nbs/10_experiment.ipynb #9c3a03b5
 def _figures(exp, cache:CellCache, out:Path) -> list:
     "Write every figure; (section, title, file) of each"
@@ -609,7 +652,7 @@ def _figures(exp, cache:CellCache, out:Path) -> list:
     _save_fig(plot_intervals(exp.models), out/'intervals.png')
     figs.append(('Classification', 'Macro-F1 and 95% intervals, attention-MIL and the pooled baselines', 'intervals.png'))
     _save_fig(plot_label_efficiency(exp.label_efficiency), out/'label_efficiency.png')
-    figs.append(('Label efficiency', 'Macro-F1 against the share of training patients', 'label_efficiency.png'))
+    figs.append(('Label efficiency', 'Macro-F1 against the labelled patients each fold used (training + validation)', 'label_efficiency.png'))
     for m in exp.methods:
         _save_fig(plot_confusion(_all_seeds(exp, m)), out/f'confusion_{m}.png')
         figs.append((f'Encoder: {m}', f'Confusion matrix, {m} (all seeds)', f'confusion_{m}.png'))
@@ -650,12 +693,13 @@ def _write_report(exp:Experiment, cache:CellCache, out:Path, figures:bool):
     eff = label_efficiency_table(exp.label_efficiency)
     for name, df, index in (('results', t, True), ('models', exp.models, True), ('comparisons', exp.comparisons, False),
                             ('label_efficiency', exp.label_efficiency, False), ('timings', exp.timings, True), ('patients', allp, False),
-                            ('convergence', exp.convergence, False)):
+                            ('convergence', exp.convergence, False), ('per_seed', exp.per_seed, True)):
         with atomic_path(out/f'{name}.csv') as tmp: df.to_csv(tmp, index=index)
     _write_text(out/'config.json', json.dumps(exp.config, indent=1, default=str))
     lines = [f"# amlnb experiment — {c['data']}", '',
              f"{c['patients']} patients, {c['cells']} cells, preset `{c['preset']['name']}` ({c['preset']['size']} px), "
-             f"device `{c['device']}`, seeds {', '.join(map(str, c['seeds']))}. Methods: {', '.join(c['methods'])}. Config: `config.json`.", '']
+             f"device `{c['device']}`, seeds {', '.join(map(str, c['seeds']))}. Methods: {', '.join(c['methods'])}. Config: `config.json`.",
+             '', _code_text(c.get('code')), '']
     if figures: lines += ['![summary](summary.png)', '']
     if exp.problems:
         lines += ['## Data problems skipped', ''] + [f"- {p}" for p in exp.problems] + ['']
@@ -672,7 +716,9 @@ def _write_report(exp:Experiment, cache:CellCache, out:Path, figures:bool):
               "by amlnb: what its encoder was trained on is the source's." for n, e in c.get('external', {}).items()]
     lines += [f"- {n}." for n in c.get('notes', [])]
     if probe: lines.append(f"- kNN columns: cells of the {probe['probe_patients']} probe patients of `{probe['root']}`, "
-                           f"references from its {probe['train_patients']} other patients; no encoder trained on the probe's cells.")
+                           + (f"neighbours among the cells of its {probe['reference_patients']} reference patients; no encoder trained on "
+                              "either (the supervised baseline learns from its other patients)." if probe.get('reference_patients') else
+                              f"neighbours among the cells of its {probe['train_patients']} other patients; no encoder trained on the probe's cells."))
     lines += ['- Recipes (every field in the table below, `views.*` being the augmentation\'s arguments, and in `config.json`):']
     lines += [f"  - `{m}`: {describe_recipe(RECIPES[m](**d))}" for m, d in c['recipes'].items()]
     lines += ['', _md(exp.recipe_table(), 3), '']
@@ -685,6 +731,10 @@ def _write_report(exp:Experiment, cache:CellCache, out:Path, figures:bool):
               '`attention_auroc_pred_column` reads the predicted class\'s column instead. kNN cell type: accuracy of a '
               '20-nearest-neighbour vote on cells of the probe patients (see Protocol).', '',
               _md(exp.summary(), 3), '', '### Per-class F1 and all columns', '', _md(t, 3), '',
+              '### Every seed', '',
+              'Every metric under each seed (attention-MIL; the other models\' in `per_seed.csv`): a seed\'s value is its mean over the '
+              'folds, and the tables above give the mean over the seeds.', '',
+              _md(exp.per_seed.xs('attention', level='model') if len(exp.per_seed) else exp.per_seed, 3), '',
               '## Did pretraining converge?', '',
               'Per seed and encoder, what its pretraining recorded in its last epoch (`ssl.convergence`): the training loss over the loss '
               'of a model that learned nothing (ln K), DINO\'s teacher entropy and KL(teacher‖student), SwAV\'s share of prototypes in use, '
@@ -709,11 +759,11 @@ def _write_report(exp:Experiment, cache:CellCache, out:Path, figures:bool):
               f"p_holm: Holm-adjusted over all {len(exp.comparisons)} comparisons of this table.", '',
               exp.comparisons.to_markdown(index=False, floatfmt='.4f'), '',
               '## Label efficiency', '',
-              f"Macro-F1 (5-fold mean) when MIL trains on a stratified share of each fold\'s training patients (validation and test "
-              f"patients unchanged); {c['draws']} subset draws per fraction and seed, the same subsets for every method. "
-              'mean ± sd over draws and seeds:', '',
-              _md(eff.assign(v=eff.apply(lambda r: f"{r['mean']:.3f} ± {r['sd']:.3f}" if pd.notna(r['sd']) else f"{r['mean']:.3f}", axis=1))
-                  .pivot(index='method', columns='fraction', values='v').reindex(exp.methods), 3), '',
+              f"Macro-F1 (5-fold mean) when MIL trains on a stratified share of each fold\'s labelled patients — its training patients "
+              f"and, in the same proportion, the validation patients that early-stop it; the test patients unchanged. Each column gives "
+              f"the share and the labelled patients a fold used (training + validation, mean over folds and draws). {c['draws']} subset "
+              f"draws per fraction and seed, the same subsets for every method; mean ± sd over draws and seeds:", '',
+              _md(_efficiency_grid(eff, exp.methods), 3), '',
               '## Time per stage (seconds, this run; cached stages show the time they took when computed)', '', _md(exp.timings, 1), '']
     section = None
     for sec, title, f in figs:

@@ -158,11 +158,14 @@ def probe_label(cache:CellCache) -> str:
     "The label a kNN probe votes on: the generator's fine cell type where known (SynthAML's companion), else the class"
     return 'synth_type' if 'synth_type' in cache.index and cache.index.synth_type.notna().all() else 'cell_type'
 
+def _reference_role(pats:pd.DataFrame) -> bool: return 'role' in pats and (pats.role == 'reference').any()
+
 def probe_patients(cache:CellCache) -> tuple[list, list]:
-    "(reference, probe) patient ids of a labelled set: its `role` column where it has one, else fold 0's validation patients as probe"
+    "(reference, probe) patient ids of a labelled set: by its `role` column where it has one, else fold 0's validation patients as probe"
     pats = cache.index.drop_duplicates('patient_id')
-    if 'role' in pats:
-        return sorted(pats.patient_id[pats.role != 'probe']), sorted(pats.patient_id[pats.role == 'probe'])
+    if 'role' in pats:       # references: the `reference` patients where there are some, else every patient but the probes
+        ref = pats.role == 'reference' if _reference_role(pats) else pats.role != 'probe'
+        return sorted(pats.patient_id[ref]), sorted(pats.patient_id[pats.role == 'probe'])
     probe = patient_splits(pats[['patient_id', 'bag_label']])[0].valid
     return sorted(set(pats.patient_id) - set(probe)), sorted(probe)
 
@@ -362,6 +365,7 @@ def pretrain(method:str, # one of METHODS
 def evaluate_encoder(encoder, # an encoder, its file, or a FeatureStore of its features of `cache`'s cells
                      cache, # labelled cells (cell_type, malignant): SynthAML's companion, or a CellCache (or the FeatureStore again)
                      held_out=None, # query patients (default: the probe patients of `probe_patients`)
+                     reference=None, # patients the neighbours come from (default: the `reference` patients where the set has them, else all), never a query patient
                      max_cells:int=3000, # cells per side (reference, query)
                      k:int=20, seed:int=0,
                      label:str|None=None, # the cell label to vote on (default: `probe_label`)
@@ -379,8 +383,12 @@ def evaluate_encoder(encoder, # an encoder, its file, or a FeatureStore of its f
     label = label or probe_label(cache)
     if label not in idx or idx[label].isna().all(): raise ValueError(f"evaluate_encoder needs cell labels ({label})")
     held_out = held_out if held_out is not None else probe_patients(cache)[1]
+    if reference is None:
+        pats = idx.drop_duplicates('patient_id')
+        reference = pats.patient_id[pats.role == 'reference'] if _reference_role(pats) else pats.patient_id
     rng, query = np.random.default_rng(seed), idx.patient_id.isin(held_out).to_numpy()
-    q_pos, r_pos = _sample_cells(idx, query, label, max_cells, rng), _sample_cells(idx, ~query, label, max_cells, rng)
+    ref = idx.patient_id.isin(list(reference)).to_numpy() & ~query
+    q_pos, r_pos = _sample_cells(idx, query, label, max_cells, rng), _sample_cells(idx, ref, label, max_cells, rng)
     r_feat, q_feat = feats(r_pos), feats(q_pos)
     r_lab, q_lab = _codes(idx, label, r_pos), _codes(idx, label, q_pos)
     out = {'knn_cell_type': knn_accuracy(r_feat, r_lab, q_feat, q_lab, k)}

@@ -648,7 +648,8 @@ def _matek_seed(seed, i):
 def make_synth_matek(root:str|Path|None=None, # output folder; None: a folder under `amlnb_home('synth')` keyed by the settings
                      preset:str='demo', # preset whose size and SynthAML counts set the defaults
                      seed:int=0, # the set's seed: same seed, same bytes
-                     n_patients:int|None=None, # patients (default: twice the preset's patients per bag label)
+                     n_patients:int|None=None, # patients to train on and to probe (default: twice the preset's patients per bag label)
+                     n_reference:int|None=None, # reference patients of the kNN probe, drawn after them (default: as many as train)
                      cells_per_patient:tuple|None=None, # (min, max) cells per patient (default: 0.6 x the preset's)
                      size:int|None=None, # image side in px (default: the preset's)
                      stain_model:str='od', # family of the patients' stain profiles (see `STAIN_MODELS`)
@@ -662,27 +663,33 @@ def make_synth_matek(root:str|Path|None=None, # output folder; None: a folder un
     lo, hi = p.cells_per_patient
     cfg = dict(kind='matek', size=size or p.size, n_patients=n_patients or 2 * p.patients_per_class,
                cells_per_patient=list(cells_per_patient or (round(0.6 * lo), round(0.6 * hi))), seed=seed,
-               stain_model=stain_model, version=1)
+               stain_model=stain_model, version=2)
     if stain_strength != 1: cfg['stain_strength'] = float(stain_strength)
     if cfg['n_patients'] < 2: raise ValueError(f"n_patients={cfg['n_patients']}: at least 2, one to train on and one to probe")
+    cfg['n_reference'] = int(n_reference if n_reference is not None else cfg['n_patients'] - _n_probe(cfg['n_patients']))
+    if cfg['n_reference'] < 1: raise ValueError(f"n_reference={cfg['n_reference']}: at least 1, the kNN probe's references")
     root = Path(root) if root is not None else amlnb_home('synth') / f"matek-{p.name}-{hash_key(cfg, n=8)}"
     return _write_atomically(root, cfg, _write_matek, overwrite, progress)
+
+def _n_probe(n): return max(1, round(n / 4))
 
 def _probe_patients(labels, rng):
     "About a quarter of the patients, spread evenly over them sorted by bag label (random order within a label)"
     n = len(labels)
     order = sorted(range(n), key=lambda i: (BAG_LABELS.index(labels[i]), rng.random()))
-    picks = np.linspace(0, n - 1, max(1, round(n / 4)) + 2)[1:-1].round().astype(int)
+    picks = np.linspace(0, n - 1, _n_probe(n) + 2)[1:-1].round().astype(int)
     return {order[k] for k in picks}
 
 def _write_matek(out, cfg, progress):
     "Draw every companion patient of `cfg` into the folder `out`, one folder per Matek class"
     rng = np.random.default_rng([cfg['seed'], _MATEK_STREAM])
-    n, (lo, hi), size = cfg['n_patients'], cfg['cells_per_patient'], cfg['size']
+    n, n_ref, (lo, hi), size = cfg['n_patients'], cfg['n_reference'], cfg['cells_per_patient'], cfg['size']
     labels = [str(b) for b in rng.choice(BAG_LABELS, size=n)]
     probe = _probe_patients(labels, rng)
     count, rows = dict.fromkeys(MATEK_OF.values(), 0), []
-    for i in (progress_bar(range(n), leave=False) if progress else range(n)):
+    for i in (progress_bar(range(n + n_ref), leave=False) if progress else range(n + n_ref)):
+        if i == n: labels += [str(b) for b in rng.choice(BAG_LABELS, size=n_ref)]   # drawn after the others: they stay as they were
+        role = 'probe' if i in probe else 'train' if i < n else 'reference'
         types, _ = patient_composition(labels[i], int(rng.integers(lo, hi + 1)), rng)
         g = torch.Generator().manual_seed(_matek_seed(cfg['seed'], i))
         stain = sample_stain(1, g, strength=cfg.get('stain_strength', 1.0), model=cfg['stain_model'])
@@ -693,6 +700,6 @@ def _write_matek(out, cfg, progress):
             (out / cls).mkdir(exist_ok=True)
             Image.fromarray(im, 'RGBA').save(out / image)
             rows.append(dict(image=image, patient_id=f'M{i + 1:03d}', cell_type=cls, synth_type=t,
-                             malignant=t in MALIGNANT, role='probe' if i in probe else 'train'))
+                             malignant=t in MALIGNANT, role=role))
     pd.DataFrame(rows, columns=['image', 'patient_id', 'cell_type', 'synth_type', 'malignant', 'role']).to_csv(out / 'cells.csv', index=False)
 
