@@ -8,10 +8,10 @@ Docs: https://amlnb.github.io/amlnb/aggregators.html.md"""
 from __future__ import annotations
 import torch
 import torch.nn as nn
-from .mil import check_bags
+from .mil import check_bags, AttentionMIL
 
 # %% auto #0
-__all__ = ['AGGREGATOR_CLASSES', 'PoolMIL', 'MaskedSelfAttention', 'TransMIL']
+__all__ = ['AGGREGATORS', 'PoolMIL', 'MaskedSelfAttention', 'TransMIL', 'make_aggregator', 'Aggregator']
 
 # %% ../nbs/08b_aggregators.ipynb #fcc2afe6
 class PoolMIL(nn.Module):
@@ -81,6 +81,23 @@ class TransMIL(nn.Module):
         raw = a[:, :, 0, 1:].float().mean(1).log()[:, None]                # class token -> cells, last layer, mean over heads
         return self.head(self.norm(x[:, 0])), raw.to(h.dtype)
 
-AGGREGATOR_CLASSES = {'mean': lambda in_dim, n_classes, hidden=128: PoolMIL(in_dim, n_classes, hidden, pool='mean'),
-                      'max': lambda in_dim, n_classes, hidden=128: PoolMIL(in_dim, n_classes, hidden, pool='max'),
-                      'transmil': TransMIL}
+AGGREGATORS = ('attention', 'mean', 'max', 'transmil')   # every MIL model by name: 'attention' is `AttentionMIL` (08_mil)
+
+def make_aggregator(name:str, # one of `AGGREGATORS`
+                    in_dim:int, n_classes:int, hidden:int=128,
+                    per_class_attention:bool=True, # one attention column per class ('attention' only)
+                   ) -> nn.Module:
+    "A MIL model `forward(X (B,N,D), mask (B,N))` -> (logits (B,C), raw attention (B,K,N) or None)"
+    if name == 'attention': return AttentionMIL(in_dim, n_classes, hidden=hidden, per_class_attention=per_class_attention)
+    if name in ('mean', 'max'): return PoolMIL(in_dim, n_classes, hidden, pool=name)
+    if name == 'transmil': return TransMIL(in_dim, n_classes, hidden)
+    raise ValueError(f"unknown aggregator {name!r}; choose one of {', '.join(AGGREGATORS)}")
+
+class Aggregator:
+    "The named factory `train_fold` and `train_folds` take as `aggregator`: `Aggregator('transmil')(in_dim, n_classes)` is a new model"
+    def __init__(self, name:str): # one of `AGGREGATORS`
+        if name not in AGGREGATORS: raise ValueError(f"unknown aggregator {name!r}; choose one of {', '.join(AGGREGATORS)}")
+        self.name = name
+    def __call__(self, in_dim:int, n_classes:int, hidden:int=128, per_class_attention:bool=True) -> nn.Module:
+        return make_aggregator(self.name, in_dim, n_classes, hidden=hidden, per_class_attention=per_class_attention)
+    def __repr__(self): return f"Aggregator({self.name!r})"

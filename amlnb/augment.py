@@ -10,7 +10,7 @@ import math
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from .synth import blur_images
+from .core import YIQ_FROM_RGB, OD_STAIN_RANGES, blur_images
 
 # %% auto #0
 __all__ = ['IMAGENET_STATS', 'STAIN_KINDS', 'crop_flip_rotate', 'resize_cells', 'color_jitter', 'stain_jitter', 'rgb_to_hed',
@@ -57,8 +57,8 @@ def resize_cells(x:torch.Tensor, # float images (B,C,H,W)
     return F.interpolate(x, size=(size, size), mode='bilinear', align_corners=False, antialias=False)
 
 # %% ../nbs/03_augment.ipynb #b731c61b
-_YIQ = torch.tensor([[0.299, 0.587, 0.114], [0.596, -0.274, -0.322], [0.211, -0.523, 0.312]])
-_GRAY = torch.tensor([0.299, 0.587, 0.114])
+_YIQ = YIQ_FROM_RGB.float()                 # (00_core: shared with the generator)
+_GRAY = _YIQ[0]
 
 def _gray(x): return (x * _GRAY.to(x)[None, :, None, None]).sum(1, keepdim=True)
 
@@ -90,9 +90,9 @@ def color_jitter(x:torch.Tensor, # float images in [0,1], (B,3,H,W)
 
 def stain_jitter(x:torch.Tensor, # float images in [0,1], (B,3,H,W)
                  p:float=0.8, # probability per image
-                 mix:float=0.12, # off-identity range of the OD mixing matrix
-                 density:float=0.25, # log-range of the stain density factor
-                 gamma:float=0.2, # log-range of the gamma
+                 mix:float=OD_STAIN_RANGES['mix'], # off-identity range of the OD mixing matrix (SynthAML's, `OD_STAIN_RANGES`)
+                 density:float=OD_STAIN_RANGES['density'], # log-range of the stain density factor
+                 gamma:float=OD_STAIN_RANGES['gamma'], # log-range of the gamma
                 ) -> torch.Tensor:
     "Per-sample stain augmentation: random near-identity mixing of optical densities, density and gamma"
     B, dev = x.shape[0], x.device
@@ -223,7 +223,7 @@ class CellViews(nn.Module):
                  jitter_p:float=0.8, brightness:float=0.4, contrast:float=0.4, saturation:float=0.3, hue:float=0.03,
                  stain:str='generic', # stain augmentation: 'generic' (`generic_stain`), 'od' (`stain_jitter`) or 'none'
                  stain_p:float=0.8, # probability per image of the stain augmentation, either kind
-                 stain_mix:float=0.12, stain_density:float=0.25, stain_gamma:float=0.2, # 'od': ranges of `stain_jitter`
+                 stain_mix:float=OD_STAIN_RANGES['mix'], stain_density:float=OD_STAIN_RANGES['density'], stain_gamma:float=OD_STAIN_RANGES['gamma'], # 'od': ranges of `stain_jitter`
                  hed_p:float=1.0, hed_alpha:float=0.2, hed_beta:float=0.05, # 'generic': HED jitter
                  rgb_p:float=0.5, rgb_strength:float=0.05, rgb_offset:float=0.03, # 'generic': RGB mixing
                  gamma_p:float=0.5, gamma_range:tuple=(0.8, 1.25), # 'generic': gamma

@@ -14,7 +14,7 @@ from .core import PRESETS, CacheWarning, get_device, get_preset
 from .layout import DataWarning, load_patients, load_matek, LAYOUT
 from .ssl import METHODS, get_recipe
 from .data import read_splits, given_splits, SplitError
-from .mil import AGGREGATORS
+from .aggregators import AGGREGATORS
 from .external import FeatureFileError, FeatureFolder, EncoderFile, outside_encoder, POOLS
 
 # %% auto #0

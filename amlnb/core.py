@@ -12,14 +12,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
+import torch.nn.functional as F
 import torch.distributed as dist
 
 # %% auto #0
-__all__ = ['CPU_PRECISION', 'AUTOCAST_DTYPES', 'CHECK_BYTES', 'BAG_LABELS', 'METADATA_COLUMNS', 'STAIN_2X', 'PRESETS',
-           'SCHEDULE_FIELDS', 'get_device', 'world', 'inference_precision', 'inference_autocast', 'seed_everything',
-           'amlnb_home', 'atomic_path', 'safe_name', 'build_folder', 'clean_stale_builds', 'publish_folder',
-           'disk_memmap', 'hash_key', 'stage_lock', 'CacheWarning', 'file_digest', 'manifest_problem', 'Preset',
-           'get_preset', 'presets_table']
+__all__ = ['CPU_PRECISION', 'AUTOCAST_DTYPES', 'CHECK_BYTES', 'BAG_LABELS', 'METADATA_COLUMNS', 'YIQ_FROM_RGB', 'OD_STAIN_RANGES',
+           'STAIN_2X', 'PRESETS', 'SCHEDULE_FIELDS', 'get_device', 'world', 'inference_precision', 'inference_autocast',
+           'seed_everything', 'amlnb_home', 'atomic_path', 'safe_name', 'build_folder', 'clean_stale_builds',
+           'publish_folder', 'disk_memmap', 'hash_key', 'stage_lock', 'CacheWarning', 'file_digest', 'manifest_problem',
+           'blur_images', 'Preset', 'get_preset', 'presets_table']
 
 # %% ../nbs/00_core.ipynb #a1c5d631
 def _mps_available() -> bool:
@@ -275,6 +276,24 @@ METADATA_COLUMNS = ('patient_id', 'sex_1f_2m', 'age', 'bag_label', 'instance_cou
     'pb_myeloblast', 'pb_promyelocyte', 'pb_myelocyte', 'pb_metamyelocyte', 'pb_neutrophil_band',
     'pb_neutrophil_segmented', 'pb_eosinophil', 'pb_basophil', 'pb_monocyte', 'pb_lymph_typ',
     'pb_lymph_atyp_react', 'pb_lymph_atyp_neopl', 'pb_other', 'pb_total')
+
+# %% ../nbs/00_core.ipynb #e10fb039
+YIQ_FROM_RGB = torch.tensor([[0.299, 0.587, 0.114], [0.596, -0.274, -0.322], [0.211, -0.523, 0.312]], dtype=torch.float64)
+
+OD_STAIN_RANGES = dict(mix=0.12, density=0.25, gamma=0.2)   # ± off-identity OD mixing; ± log density factor; ± log gamma
+
+def blur_images(img:torch.Tensor, # float images (B,C,H,W)
+                sigma:torch.Tensor, # blur sigma in px, one per image, (B,)
+                radius:int=3, # kernel half-width in px
+               ) -> torch.Tensor:
+    "Gaussian blur with a different sigma for every image: one separable kernel per image in a grouped convolution"
+    B, C, H, W = img.shape
+    t = torch.arange(-radius, radius + 1, device=img.device, dtype=img.dtype)
+    k = torch.exp(-t[None] ** 2 / (2 * sigma[:, None].clamp(min=1e-3) ** 2))
+    k = (k / k.sum(1, keepdim=True)).repeat_interleave(C, 0)
+    x = F.pad(img.reshape(1, B * C, H, W), (radius,) * 4, mode='reflect')
+    x = F.conv2d(F.conv2d(x, k[:, None, None, :], groups=B * C), k[:, None, :, None], groups=B * C)
+    return x.reshape(B, C, H, W)
 
 # %% ../nbs/00_core.ipynb #e033a04a
 @dataclass(frozen=True)

@@ -35,7 +35,7 @@ from .losses import NTXentLoss, sinkhorn, DINOLoss
 # %% auto #0
 __all__ = ['PROCESS_LOCAL_BUFFERS', 'init_distributed', 'rank0_first', 'ShardedDL', 'DDPModel', 'wrap_ddp', 'broadcast_buffers',
            'DDPTrainer', 'distributed_learners', 'ddp_pretrain', 'ddp_cross_validate', 'check_inputs', 'ddp_check',
-           'main']
+           'ddp_main']
 
 # %% ../nbs/12_distributed.ipynb #c541d490
 def init_distributed(device:str|None=None, # 'cpu' for CPU processes (gloo); None: one GPU per process where there are GPUs
@@ -295,7 +295,7 @@ def ddp_check(out:Path, # folder for rank<r>.pt (and the encoder)
 
 # %% ../nbs/12_distributed.ipynb #dd110c46
 @call_parse(pos=['job'])
-def main(job:Annotated[str, {'choices': ['pretrain', 'mil', 'check']}], # pretrain: an SSL encoder; mil: cross-validated MIL; check: the 2-process test
+def ddp_main(job:Annotated[str, {'choices': ['pretrain', 'mil', 'check']}], # pretrain: an SSL encoder; mil: cross-validated MIL; check: the 2-process test
          method:str='simclr', # SSL method to pretrain (pretrain, check) or whose encoder MIL uses (mil)
          data:str=None, # dataset root in the real layout (default: the preset's SynthAML)
          preset:str='tiny', # tiny, demo or paper

@@ -20,7 +20,8 @@ from .ssl import (METHODS, RECIPES, Recipe, get_recipe, resolve_precision, recip
                        supervised_cells, json_like, feature_size, convergence, CONVERGENCE_RULES)
 from .features import extract_features, FeatureStore
 from .external import ScemilaFeatures, CacheRows, write_scemila_features
-from .mil import train_fold, train_folds, pooled_fold, CVResult, FoldResult, bag_patients, mil_precision, AGGREGATORS, mil_schedule
+from .mil import train_fold, train_folds, pooled_fold, CVResult, FoldResult, bag_patients, mil_precision, mil_schedule
+from .aggregators import AGGREGATORS, Aggregator
 from .stats import fold_scores, reported, hierarchical_bootstrap, paired_permutation, holm
 from .interpret import attention_summary, plot_f1, plot_confusion, plot_top_cells, plot_paper_umap, plot_attention_columns
 
@@ -159,7 +160,7 @@ def cached_cvs(requests:list, # one dict per cross-validation: store (one, or on
         t = time.time()
         jobs = [job for _, _, js in todo for job in js]
         if model not in AGGREGATORS: fits = [pooled_fold(f, s, model.split('-')[0], n_folds=preset.n_folds) for f, s, _ in jobs]
-        else: fits = train_folds(jobs, preset, device=device, aggregator=model, **fold_kwargs)
+        else: fits = train_folds(jobs, preset, device=device, aggregator=Aggregator(model), **fold_kwargs)
         secs = (time.time() - t) / len(todo)                          # trained together: each its share of the time
         for j, path, js in todo:
             res = CVResult([fits.pop(0) for _ in js], list(BAG_LABELS))

@@ -1,4 +1,4 @@
-"""`AttentionMIL` (gated attention, optionally one attention column per class), bags of cells with masks, a fastai learner for bags, `train_fold` and `cross_validate` with the paper's metrics, pooled-feature baselines, and `train_folds`: many folds trained side by side.
+"""`AttentionMIL` (gated attention, optionally one attention column per class), bags of cells with masks, one way to train: `train_folds` trains many folds side by side, `train_fold` one fold with a fastai `Learner` under the same rules, `cross_validate` the report's cross-validation; the paper's metrics and pooled-feature baselines.
 
 Docs: https://amlnb.github.io/amlnb/mil.html.md"""
 
@@ -6,7 +6,8 @@ Docs: https://amlnb.github.io/amlnb/mil.html.md"""
 
 # %% ../nbs/08_mil.ipynb #f10e786e
 from __future__ import annotations
-import contextlib, copy, io, math, tempfile, warnings
+import contextlib, copy, io, math, warnings
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 import numpy as np
@@ -23,8 +24,8 @@ from sklearn.exceptions import ConvergenceWarning
 from fastai.learner import Learner
 from fastai.data.core import DataLoaders
 from fastai.data.load import DataLoader
-from fastai.callback.core import Callback
-from fastai.callback.tracker import EarlyStoppingCallback, SaveModelCallback
+from fastai.callback.core import Callback, CancelFitException
+from fastai.learner import Recorder
 from fastai.optimizer import Adam, OptimWrapper
 from .core import BAG_LABELS, get_device, seed_everything, get_preset, Preset, CPU_PRECISION
 from .data import patient_splits, Fold
@@ -32,10 +33,10 @@ from .augment import normalize
 from .metrics import classification_metrics
 
 # %% auto #0
-__all__ = ['AGGREGATORS', 'POOLINGS', 'check_bags', 'AttentionMIL', 'BagDataset', 'pad_bags', 'BagDataLoader', 'mil_metrics',
-           'make_aggregator', 'SumBagLoss', 'mil_schedule', 'CachedBag', 'FinetuneMIL', 'bag_patients', 'FoldResult',
-           'predict_bags', 'train_fold', 'CVResult', 'cross_validate', 'pooled_fold', 'StackedAdam', 'StackedSGD',
-           'MILStack', 'mil_precision', 'train_folds', 'attention_auroc']
+__all__ = ['POOLINGS', 'check_bags', 'AttentionMIL', 'BagDataset', 'pad_bags', 'balanced_order', 'BagDataLoader', 'mil_metrics',
+           'standardizer', 'Patience', 'KeepBest', 'mil_model', 'SumBagLoss', 'mil_schedule', 'CachedBag',
+           'FinetuneMIL', 'bag_patients', 'FoldResult', 'predict_bags', 'train_fold', 'CVResult', 'pooled_fold',
+           'StackedAdam', 'StackedSGD', 'MILStack', 'mil_precision', 'train_folds', 'cross_validate', 'attention_auroc']
 
 # %% ../nbs/08_mil.ipynb #929cd216
 def check_bags(X:torch.Tensor, mask:torch.Tensor|None=None, check:bool=True) -> torch.Tensor:
@@ -131,6 +132,13 @@ def pad_bags(bags:list, shuffle:bool=False, max_cells:int|None=None, rng:np.rand
     return torch.from_numpy(X), torch.from_numpy(mask), kept
 
 # %% ../nbs/08_mil.ipynb #99761aaa
+def balanced_order(labels:np.ndarray, # class index of every training bag
+                   rng:np.random.Generator, # the model's sampling stream
+                   n_classes:int) -> np.ndarray:
+    "One epoch of class-balanced sampling: `len(labels)` bag positions drawn with replacement, every class equally likely"
+    w = 1.0 / np.bincount(labels, minlength=n_classes)[labels]
+    return rng.choice(len(labels), size=len(labels), replace=True, p=w / w.sum())
+
 class BagDataLoader(DataLoader):
     "A fastai DataLoader of padded bags: batches `(X, mask, y)` (two inputs), class-balanced sampling when `balanced`"
     def __init__(self, dataset:BagDataset, bs:int=8, shuffle:bool=False, balanced:bool=False,
@@ -140,13 +148,11 @@ class BagDataLoader(DataLoader):
         super().__init__(dataset, bs=bs, shuffle=shuffle, drop_last=False, n_inp=2, **kwargs)
     def get_idxs(self):
         if not self.balanced: return super().get_idxs()
-        counts = np.bincount(self.dataset.labels, minlength=len(self.dataset.classes))
-        w = 1.0 / counts[self.dataset.labels]
-        return self.bag_rng.choice(len(self.dataset), size=len(self.dataset), replace=True, p=w / w.sum()).tolist()
+        return balanced_order(self.dataset.labels, self.bag_rng, len(self.dataset.classes)).tolist()
     def create_item(self, s): return s
     def create_batch(self, b):
-        X, mask, _ = pad_bags([self.dataset.bags[i] for i in b], shuffle=self.train_mode,
-                              max_cells=self.max_cells if self.train_mode else None, rng=self.bag_rng)
+        sub = self.train_mode and bool(self.max_cells)           # a bag's cells are shuffled only to subsample them
+        X, mask, _ = pad_bags([self.dataset.bags[i] for i in b], shuffle=sub, max_cells=self.max_cells if sub else None, rng=self.bag_rng)
         return X, mask, torch.as_tensor(self.dataset.labels[list(b)])
     def retain(self, res, b): return res
 
@@ -155,18 +161,51 @@ def mil_metrics(y_true, probs, classes=BAG_LABELS) -> dict:
     "Macro-F1, balanced accuracy, weighted F1, accuracy, per-class F1, one-vs-rest AUROC and the confusion matrix (`classification_metrics`)"
     return classification_metrics(y_true, probs, classes)
 
-# %% ../nbs/08_mil.ipynb #62b12ac3
-AGGREGATORS = ('attention', 'mean', 'max', 'transmil')   # 'attention' is `AttentionMIL`; the others live in `amlnb.aggregators`
+# %% ../nbs/08_mil.ipynb #c0b15884
+def standardizer(cells, # the training patients' cells (n, D), every bag's rows stacked
+                ) -> tuple:
+    "(mean, std) of each feature over the training cells, the std with divisor n, plus 1e-6: what both trainers z-score with"
+    cells = torch.as_tensor(cells)
+    return cells.mean(0), cells.std(0, unbiased=False) + 1e-6
 
-def make_aggregator(name:str, # one of `AGGREGATORS`
-                    in_dim:int, n_classes:int, hidden:int=128,
-                    per_class_attention:bool=True, # one attention column per class ('attention' only)
-                   ) -> nn.Module:
-    "A MIL model `forward(X (B,N,D), mask (B,N))` -> (logits (B,C), raw attention (B,K,N) or None)"
-    if name == 'attention': return AttentionMIL(in_dim, n_classes, hidden=hidden, per_class_attention=per_class_attention)
-    if name not in AGGREGATORS: raise ValueError(f"unknown aggregator {name!r}; choose one of {', '.join(AGGREGATORS)}")
-    from amlnb import aggregators           # imported on first use: amlnb.aggregators builds on this module
-    return aggregators.AGGREGATOR_CLASSES[name](in_dim, n_classes, hidden=hidden)
+class Patience:
+    "Early stopping on the validation loss, fastai's rule: a strictly lower loss is a new best; `stop` after `patience` epochs without one"
+    def __init__(self, patience:int): self.patience, self.best, self.best_epoch, self.waiting = patience, float('inf'), -1, 0
+    def update(self, epoch:int, loss:float) -> bool:
+        "Record an epoch's validation loss; whether it is a new best (then keep this epoch's model)"
+        if loss < self.best:
+            self.best, self.best_epoch, self.waiting = loss, epoch, 0
+            return True
+        self.waiting += 1
+        return False
+    @property
+    def stop(self) -> bool: return self.waiting >= self.patience
+
+class KeepBest(Callback):
+    "`Patience` in a fastai fit: keep the weights of each new best epoch, stop when patience runs out, restore the best after the fit"
+    order = Recorder.order + 1                                     # after the recorder has the epoch's validation loss
+    def __init__(self, patience:int): self.patience = patience
+    def before_fit(self): self.tracker, self.best = Patience(self.patience), None
+    def after_epoch(self):
+        if self.tracker.update(self.epoch, self.recorder.values[-1][1]):
+            self.best = {k: v.detach().clone() for k, v in self.learn.model.state_dict().items()}
+        if self.tracker.stop: raise CancelFitException()
+    def after_fit(self):
+        if self.best is not None: self.learn.model.load_state_dict(self.best)
+
+# %% ../nbs/08_mil.ipynb #62b12ac3
+def mil_model(aggregator, # 'attention' (`AttentionMIL`), or a factory of another model (`amlnb.aggregators.Aggregator`)
+              in_dim:int, n_classes:int, hidden:int=128,
+              per_class_attention:bool=True, # one attention column per class
+             ) -> tuple:
+    "(the model a trainer trains, its name): `forward(X (B,N,D), mask (B,N))` -> (logits (B,C), raw attention (B,K,N) or None)"
+    if callable(aggregator):
+        return (aggregator(in_dim, n_classes, hidden=hidden, per_class_attention=per_class_attention),
+                getattr(aggregator, 'name', getattr(aggregator, '__name__', type(aggregator).__name__)))
+    if aggregator != 'attention':
+        raise ValueError(f"aggregator {aggregator!r}: the trainers build 'attention' by name; pass another as a factory, "
+                         f"e.g. aggregator=Aggregator({aggregator!r}) from amlnb.aggregators")
+    return AttentionMIL(in_dim, n_classes, hidden=hidden, per_class_attention=per_class_attention), 'attention'
 
 class SumBagLoss(Callback):
     "SCEMILA's gradient accumulation in one batch: backpropagate the *sum* of the bags' losses (the recorded loss stays the mean)"
@@ -268,7 +307,7 @@ def train_fold(fold:Fold|int, # a Fold of `patient_splits`, or its number
                progress:bool=False, # fastai progress bars and table
                classes=BAG_LABELS, # the bag classes
                standardize:bool=True, # z-score each feature with the training cells' mean and std (frozen features only)
-               aggregator:str='attention', # the MIL model (`AGGREGATORS`)
+               aggregator='attention', # the MIL model: 'attention', or a factory (`amlnb.aggregators.Aggregator`)
               ) -> FoldResult:
     "Train a MIL model on one fold with early stopping on the validation loss; predict its validation and test patients"
     p = get_preset(preset)
@@ -278,8 +317,7 @@ def train_fold(fold:Fold|int, # a Fold of `patient_splits`, or its number
     seed_everything(seed, device=device)
     train_ds, valid_ds, test_ds = (BagDataset.from_store(store, pats, classes) for pats in (fold.train, fold.valid, fold.test))
     if standardize and not finetune:
-        train_cells = np.concatenate(train_ds.bags)
-        mu, sd = train_cells.mean(0), train_cells.std(0) + 1e-6
+        mu, sd = (t.numpy() for t in standardizer(np.concatenate(train_ds.bags)))
         for ds in (train_ds, valid_ds, test_ds): ds.bags = [(b - mu) / sd for b in ds.bags]
     if finetune:
         if cache is None or encoder is None: raise ValueError("finetune=True needs the CellCache (`cache`) and the `encoder` to fine-tune")
@@ -288,29 +326,23 @@ def train_fold(fold:Fold|int, # a Fold of `patient_splits`, or its number
     max_cells = p.max_cells or (64 if finetune else None)
     dls = DataLoaders(BagDataLoader(train_ds, bs=bs, shuffle=True, balanced=True, max_cells=max_cells, seed=seed, device=device),
                       BagDataLoader(valid_ds, bs=bs, device=device), device=device)
-    mil = make_aggregator(aggregator, store.features.shape[1], len(classes), hidden=hidden, per_class_attention=per_class_attention)
+    mil, name = mil_model(aggregator, store.features.shape[1], len(classes), hidden=hidden, per_class_attention=per_class_attention)
     if finetune:
         from amlnb.models import load_encoder
         enc = load_encoder(encoder) if isinstance(encoder, (str, Path)) else encoder
         model = FinetuneMIL(enc, mil)
     else: model = mil
-    with tempfile.TemporaryDirectory() as tmp:
-        sgd = p.mil_optimizer == 'sgd'
-        learn = Learner(dls, model, loss_func=lambda out, y: F.cross_entropy(out[0].float(), y), opt_func=_sgd if sgd else Adam,
-                        lr=p.mil_lr, path=tmp, model_dir='.', cbs=[SumBagLoss()] if sgd else None)
-        if finetune and device.type == 'cuda': learn.to_fp16()
-        cbs = [EarlyStoppingCallback(monitor='valid_loss', patience=p.mil_patience),
-               SaveModelCallback(monitor='valid_loss', fname='best', with_opt=False)]
-        with warnings.catch_warnings():
-            warnings.filterwarnings('ignore', message='.*Saved file doesn.t contain an optimizer state.*')
-            if progress: learn.fit(p.mil_epochs, p.mil_lr, cbs=cbs)
-            else:   # quiet: no bars, no table, and none of the trackers' "better model found" lines
-                with learn.no_bar(), learn.no_logging(), contextlib.redirect_stdout(io.StringIO()):
-                    learn.fit(p.mil_epochs, p.mil_lr, cbs=cbs)
-        history = [[float(v) for v in row] for row in learn.recorder.values]
-    best = int(np.argmin([h[1] for h in history])) if history else 0
+    sgd = p.mil_optimizer == 'sgd'
+    learn = Learner(dls, model, loss_func=lambda out, y: F.cross_entropy(out[0].float(), y), opt_func=_sgd if sgd else Adam,
+                    lr=p.mil_lr, cbs=[SumBagLoss()] if sgd else None)
+    if finetune and device.type == 'cuda': learn.to_fp16()
+    keep = KeepBest(p.mil_patience)
+    with (nullcontext() if progress else learn.no_bar()), (nullcontext() if progress else learn.no_logging()):
+        learn.fit(p.mil_epochs, p.mil_lr, cbs=[keep])
+    history = [[float(v) for v in row] for row in learn.recorder.values]
     parts = [(part, ds, *predict_bags(model, ds, device)) for part, ds in (('valid', valid_ds), ('test', test_ds))]
-    return FoldResult(fold.k, *_predicted(fold.k, parts, classes), history, best, list(classes))
+    return FoldResult(fold.k, *_predicted(fold.k, parts, classes), history, keep.tracker.best_epoch, list(classes),
+                      info={'trainer': 'train_fold', 'precision': 'fp16' if finetune and device.type == 'cuda' else 'fp32', 'aggregator': name})
 
 # %% ../nbs/08_mil.ipynb #f7ca3a7e
 @dataclass
@@ -349,21 +381,6 @@ class CVResult:
     def __repr__(self):
         m = self.metrics
         return f"CVResult({len(self.folds)} folds: macro-F1 {m.loc['mean', 'macro_f1']:.3f} ± {m.loc['std', 'macro_f1']:.3f})"
-
-def cross_validate(store, # a FeatureStore of the dataset's cells
-                   n_folds:int=5, # folds of the rotation
-                   split_seed:int=42, # seed of `patient_splits`
-                   progress:bool=True, # a progress bar over the folds
-                   **kwargs, # passed to `train_fold` (preset, seed, per_class_attention, finetune, ...)
-                  ) -> CVResult:
-    "Every fold of SCEMILA's rotation: per-patient test predictions, per-fold metrics, attention"
-    folds = patient_splits(bag_patients(store), n_folds=n_folds, seed=split_seed)
-    it = folds
-    if progress:
-        from fastprogress.fastprogress import progress_bar
-        it = progress_bar(folds, leave=False)
-    results = [train_fold(f, store, **kwargs) for f in it]
-    return CVResult(results, list(kwargs.get('classes', BAG_LABELS)))
 
 # %% ../nbs/08_mil.ipynb #9dd3b60e
 POOLINGS = {'mean': lambda bag: bag.mean(0), 'max': lambda bag: bag.max(0)}
@@ -492,7 +509,7 @@ def train_folds(jobs:list, # (fold, FeatureStore, seed) per model: a Fold of `pa
                 classes=BAG_LABELS, # the bag classes
                 standardize:bool=True, # z-score each feature with the model's training cells' mean and std
                 precision:str='auto', # 'auto' (bf16 on a CPU with bf16 units, else fp32), 'fp32' or 'bf16'
-                aggregator:str='attention', # the MIL model (`AGGREGATORS`), the same for every job
+                aggregator='attention', # the MIL model, the same for every job: 'attention', or a factory (`amlnb.aggregators.Aggregator`)
                ) -> list:
     "Train one MIL model per job side by side, each with its own early stopping; a `FoldResult` per job, in order"
     p, device = get_preset(preset), get_device(device)
@@ -504,10 +521,11 @@ def train_folds(jobs:list, # (fold, FeatureStore, seed) per model: a Fold of `pa
         if id(store) not in bags: bags[id(store)] = _Bags(store, classes)   # every bag of a store padded once, shared by its jobs
         b = bags[id(store)]
         seed_everything(seed, device=device)
-        models.append(make_aggregator(aggregator, store.features.shape[1], C, hidden=hidden, per_class_attention=per_class_attention).to(device))
+        model, name = mil_model(aggregator, store.features.shape[1], C, hidden=hidden, per_class_attention=per_class_attention)
+        models.append(model.to(device))
         tr, va, te = (b.rows(pats) for pats in (fold.train, fold.valid, fold.test))
         cells = b.X[tr][b.mask[tr]]
-        mu, sd = (cells.mean(0), cells.std(0, unbiased=False) + 1e-6) if standardize else (torch.zeros(1), torch.ones(1))
+        mu, sd = standardizer(cells) if standardize else (torch.zeros(1), torch.ones(1))
         data.append(dict(fold=fold, bags=b, tr=tr, va=va, te=te, mu=mu, sd=sd, rng=np.random.default_rng(seed)))
     M, template = len(jobs), copy.deepcopy(models[0]).cpu()
     stack = MILStack(models)
@@ -533,16 +551,14 @@ def train_folds(jobs:list, # (fold, FeatureStore, seed) per model: a Fold of `pa
         ce = F.cross_entropy(logits.float().flatten(0, 1), y.flatten(), reduction='none', ignore_index=-100).view(y.shape)
         n = (y >= 0).sum(1)
         return ce.sum(1), n
-    best_loss, best_epoch, waiting = np.full(M, np.inf), np.zeros(M, int), np.zeros(M, int)
+    patience = [Patience(p.mil_patience) for _ in range(M)]
     best = {k: v.detach().clone() for k, v in stack.params.items()}
     training, history = np.ones(M, bool), [[] for _ in range(M)]
     for epoch in range(p.mil_epochs):
         if not training.any(): break
         order = []
         for d in data:                     # class-balanced sampling with replacement, as BagDataLoader(balanced=True)
-            lab = d['bags'].y[d['tr']].numpy()
-            w = 1.0 / np.bincount(lab, minlength=C)[lab]
-            order.append(d['tr'][d['rng'].choice(len(lab), size=len(lab), replace=True, p=w / w.sum())])
+            order.append(d['tr'][balanced_order(d['bags'].y[d['tr']].numpy(), d['rng'], C)])
         train_loss, live = np.zeros(M), np.flatnonzero(training)
         for s in range(steps[live].max()):
             act = live[steps[live] > s]            # models still training that have a batch at this step
@@ -558,12 +574,9 @@ def train_folds(jobs:list, # (fold, FeatureStore, seed) per model: a Fold of `pa
             vloss[live] = (vl / vn.clamp(min=1)).cpu().numpy()
         for i in np.flatnonzero(training):
             history[i].append([train_loss[i] / n_train[i], float(vloss[i])])
-            if vloss[i] < best_loss[i]:            # fastai's trackers: a strictly lower validation loss is a new best
-                best_loss[i], best_epoch[i], waiting[i] = vloss[i], epoch, 0
+            if patience[i].update(epoch, vloss[i]):
                 for k, v in stack.params.items(): best[k][i] = v.detach()[i]
-            else:
-                waiting[i] += 1
-                if waiting[i] >= p.mil_patience: training[i] = False
+            elif patience[i].stop: training[i] = False
     with torch.no_grad():
         for k, v in stack.params.items(): v.copy_(best[k])
     out = []
@@ -575,9 +588,28 @@ def train_folds(jobs:list, # (fold, FeatureStore, seed) per model: a Fold of `pa
             ds = BagDataset([(b.ds.bags[j] - mu) / sd for j in r], b.ds.labels[r], [b.ds.patients[j] for j in r], classes,
                             [b.ds.positions[j] for j in r])
             parts.append((part, ds, *predict_bags(model, ds, device)))
-        out.append(FoldResult(d['fold'].k, *_predicted(d['fold'].k, parts, classes), history[i], int(best_epoch[i]), list(classes),
-                              info={'trainer': 'train_folds', 'precision': 'bf16' if dtype is not None else 'fp32', 'aggregator': aggregator}))
+        out.append(FoldResult(d['fold'].k, *_predicted(d['fold'].k, parts, classes), history[i], patience[i].best_epoch, list(classes),
+                              info={'trainer': 'train_folds', 'precision': 'bf16' if dtype is not None else 'fp32', 'aggregator': name}))
     return out
+
+# %% ../nbs/08_mil.ipynb #85cd284a
+def cross_validate(store, # a FeatureStore of the dataset's cells
+                   n_folds:int=5, # folds of the rotation
+                   split_seed:int=42, # seed of `patient_splits`
+                   progress:bool=True, # a progress bar over the folds
+                   seed:int=42, # MIL seed of every fold
+                   finetune:bool=False, # fine-tune the encoder end to end: one `train_fold` per fold (with `cache`, `encoder`)
+                   **kwargs, # passed to `train_folds` (preset, device, precision, aggregator, ...), or to `train_fold` when fine-tuning
+                  ) -> CVResult:
+    "Every fold of SCEMILA's rotation, trained side by side (`train_folds`, as every report): per-patient test predictions, per-fold metrics, attention"
+    folds = patient_splits(bag_patients(store), n_folds=n_folds, seed=split_seed)
+    classes = list(kwargs.get('classes', BAG_LABELS))
+    if not finetune: return CVResult(train_folds([(f, store, seed) for f in folds], **kwargs), classes)
+    it = folds
+    if progress:
+        from fastprogress.fastprogress import progress_bar
+        it = progress_bar(folds, leave=False)
+    return CVResult([train_fold(f, store, seed=seed, finetune=True, **kwargs) for f in it], classes)
 
 # %% ../nbs/08_mil.ipynb #761ec977
 def attention_auroc(result, # a CVResult or FoldResult

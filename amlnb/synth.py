@@ -17,12 +17,13 @@ import matplotlib.pyplot as plt
 from fastprogress.fastprogress import progress_bar
 from .core import get_preset, amlnb_home, hash_key, BAG_LABELS, METADATA_COLUMNS, stage_lock
 from .core import build_folder, publish_folder, clean_stale_builds, file_digest, manifest_problem, CacheWarning
+from .core import YIQ_FROM_RGB, OD_STAIN_RANGES, blur_images
 
 # %% auto #0
 __all__ = ['UM', 'HEALTHY', 'MALIGNANT', 'CELL_TYPES', 'SUBTYPE_CELLS', 'OD', 'SPECS', 'STAIN_MODELS', 'MAX_LOBES', 'MAX_RODS',
            'MAX_VACUOLES', 'MAX_NUCLEOLI', 'N_RBC', 'HEALTHY_DIFF', 'DIFFERENTIAL', 'MLL_SHAPE', 'MATEK_OF',
-           'smooth_noise', 'sample_stain', 'neutral_stain', 'apply_rgb_stain', 'render_cells', 'blur_images',
-           'show_cells', 'patient_composition', 'make_synth_dataset', 'make_synth_matek']
+           'smooth_noise', 'sample_stain', 'neutral_stain', 'apply_rgb_stain', 'render_cells', 'show_cells',
+           'patient_composition', 'make_synth_dataset', 'make_synth_matek']
 
 # %% ../nbs/01_synth.ipynb #423672a9
 UM = 25.0
@@ -135,10 +136,11 @@ def sample_stain(n:int, # number of stain profiles (patients)
     _check_stain_model(model)
     if model == 'rgb': return _sample_rgb_stain(n, g, strength)
     eye = torch.eye(3).expand(n, 3, 3)
-    mix = eye + strength * _u(g, (n, 3, 3), -0.12, 0.12)
-    return dict(mix=mix, density=torch.exp(strength * _u(g, (n,), -0.25, 0.25)),
+    r = OD_STAIN_RANGES                                   # shared with the augmentations (00_core)
+    mix = eye + strength * _u(g, (n, 3, 3), -r['mix'], r['mix'])
+    return dict(mix=mix, density=torch.exp(strength * _u(g, (n,), -r['density'], r['density'])),
                 white=0.97 * (1 + strength * _u(g, (n, 3), -0.04, 0.04)),
-                gamma=torch.exp(strength * _u(g, (n,), -0.2, 0.2)))
+                gamma=torch.exp(strength * _u(g, (n,), -r['gamma'], r['gamma'])))
 
 def _sample_rgb_stain(n, g, strength):
     "RGB-family profiles: hue turn, saturation, channel gains, offsets and gammas, an illumination ramp"
@@ -167,8 +169,6 @@ def _stain_model_of(stain:dict) -> str:
 
 
 # %% ../nbs/01_synth.ipynb #467723d8
-_YIQ = torch.tensor([[0.299, 0.587, 0.114], [0.596, -0.274, -0.322], [0.211, -0.523, 0.312]], dtype=torch.float64)
-
 def _rgb_colour_matrix(stain):
     "(B,3,3): to YIQ, turn the chroma plane by `hue` turns and scale it by `saturation`, back to RGB"
     a = 2 * math.pi * stain['hue'].detach().cpu().double()
@@ -177,7 +177,7 @@ def _rgb_colour_matrix(stain):
     chroma[:, 0, 0] = 1
     chroma[:, 1, 1], chroma[:, 1, 2] = s * torch.cos(a), -s * torch.sin(a)
     chroma[:, 2, 1], chroma[:, 2, 2] = s * torch.sin(a), s * torch.cos(a)
-    return (torch.linalg.inv(_YIQ) @ chroma @ _YIQ).float()
+    return (torch.linalg.inv(YIQ_FROM_RGB) @ chroma @ YIQ_FROM_RGB).float()
 
 def apply_rgb_stain(img:torch.Tensor, # float images in [0, 1], (B,3,H,W)
                     stain:dict, # one RGB-family profile per image (`sample_stain(..., model='rgb')`)
@@ -446,18 +446,6 @@ def render_cells(types:list|str, # cell type of each image (see `CELL_TYPES`)
     img = img + torch.randn(img.shape, generator=g) * _u(g, (B, 1, 1, 1), 0.5, 3.0) / 255
     return (img.clamp(0, 1) * 255).round().to(torch.uint8).permute(0, 2, 3, 1).contiguous()
 
-def blur_images(img:torch.Tensor, # float images (B,C,H,W)
-                sigma:torch.Tensor, # blur sigma in px, one per image, (B,)
-                radius:int=3, # kernel half-width in px
-               ) -> torch.Tensor:
-    "Gaussian blur with a different sigma for every image: one separable kernel per image in a grouped convolution"
-    B, C, H, W = img.shape
-    t = torch.arange(-radius, radius + 1, device=img.device, dtype=img.dtype)
-    k = torch.exp(-t[None] ** 2 / (2 * sigma[:, None].clamp(min=1e-3) ** 2))
-    k = (k / k.sum(1, keepdim=True)).repeat_interleave(C, 0)
-    x = F.pad(img.reshape(1, B * C, H, W), (radius,) * 4, mode='reflect')
-    x = F.conv2d(F.conv2d(x, k[:, None, None, :], groups=B * C), k[:, None, :, None], groups=B * C)
-    return x.reshape(B, C, H, W)
 
 # %% ../nbs/01_synth.ipynb #e6a2f70c
 def show_cells(imgs, # images: (B,H,W,3) uint8 array or tensor, or a (B,3,H,W) tensor

@@ -80,12 +80,13 @@ def stage(name:str, home:Path) -> dict:
         from amlnb.features import FeatureStore
         from amlnb.data import patient_splits
         from amlnb.mil import train_folds, bag_patients
+        from amlnb.aggregators import Aggregator
         store = next(FeatureStore(p) for p in sorted((home/'features').glob('random-*')) if (p/'meta.json').exists())
         agg = name.split('-', 1)[1]
         folds = patient_splits(bag_patients(store))
         p = get_preset('paper', mil_epochs=2, mil_patience=2)
         t = time.time()
-        res = train_folds([(f, store, 0) for f in folds], p, device='cpu', aggregator=agg)
+        res = train_folds([(f, store, 0) for f in folds], p, device='cpu', aggregator=Aggregator(agg))
         secs = time.time() - t
         epochs = sum(len(r.history) for r in res) / len(res)
         n_max = max(len(store.bag_positions(q)) for q in store.patients)
