@@ -6,7 +6,7 @@ Docs: https://amlnb.github.io/amlnb/mil.html.md"""
 
 # %% ../nbs/08_mil.ipynb #f10e786e
 from __future__ import annotations
-import contextlib, copy, io, math, warnings
+import copy, warnings
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
