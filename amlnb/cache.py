@@ -10,6 +10,7 @@ import hashlib, json, os, shutil, time, warnings
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Callable
+from fastcore.basics import patch
 import numpy as np
 import pandas as pd
 from PIL import UnidentifiedImageError
@@ -111,7 +112,7 @@ def _build_cache(final:Path, paths:list, table:pd.DataFrame, size:int, reader:Ca
         shutil.rmtree(tmp, ignore_errors=True)
         raise
 
-# %% ../nbs/02b_cache.ipynb #4d181e2f
+# %% ../nbs/02b_cache.ipynb #a8e4981b
 class CellCache:
     "A dataset's decoded cells in one uint8 memory-mapped array (N,H,W,3), with an index table; built once, reused"
     def __init__(self,
@@ -166,84 +167,59 @@ class CellCache:
         return (f"CellCache({len(self)} cells of {self.size}x{self.size} px{pats}, key {self.key}, "
                 f"{'reused' if self.reused else 'built'}, {len(self.problems)} problems) at {self.path}")
 
-    @classmethod
-    def from_files(cls,
-                   files:pd.DataFrame, # one row per image: a `path` column plus any labels (patient_id, bag_label, cell_type, ...)
-                   size:int|str|Preset=64, # cell side in px, or a preset (name) whose size to use
-                   root:str|Path|None=None, # paths are keyed relative to it (default: their common folder)
-                   cache_dir:str|Path|None=None, # where caches live (default: amlnb_home('cache'))
-                   name:str|None=None, # readable prefix of the cache folder (default: the root's name)
-                   reader:Callable|None=None, # `reader(path, size)` -> (size,size,3) uint8; default `read_cell`
-                   n_workers:int|None=None, # decoding threads (default: up to 8)
-                   rebuild:bool=False, # rebuild even if a valid cache exists
-                   prune:bool=True, # remove older caches of the same root and size after a build
-                   progress:bool|None=None, # progress bar (default: for more than 5,000 files)
-                   problems=(), # problems found upstream, kept on `.problems`
-                   patients:pd.DataFrame|None=None, # the patient table, kept on `.patients`
-                  ) -> CellCache:
-        "The cache of the images listed in `files`: reused when it exists and nothing changed, else built atomically"
-        if 'path' not in files: raise ValueError(f"`files` needs a 'path' column; it has {list(files.columns)}")
-        size = _side(size)
-        paths = [str(Path(p).expanduser().absolute()) for p in files.path]
-        if root is None: root = os.path.commonpath([str(Path(p).parent) for p in paths]) if paths else '.'
-        root = Path(root).expanduser().absolute()
-        rel = [Path(os.path.relpath(p, root)).as_posix() for p in paths]   # as the layout's problems name files
-        table = files.reset_index(drop=True).assign(path=rel)
-        reader_id = None if reader is None else f"{getattr(reader, '__module__', '')}.{getattr(reader, '__qualname__', repr(reader))}"
-        key = hash_key(CACHE_VERSION, size, reader_id, _file_signature(paths, rel), _table_digest(table))
-        cache_dir = Path(cache_dir).expanduser() if cache_dir is not None else amlnb_home('cache')
-        cache_dir.mkdir(parents=True, exist_ok=True)
-        prefix = f"{safe_name(name or root.name, 'cells')}-{size}px"
-        final = cache_dir/f"{prefix}-{key}"
-        with stage_lock(final):             # one process builds, the others wait and reuse (00_core)
-            meta = None if rebuild else _read_meta(final)
-            damaged = manifest_problem(final, meta.get('files')) if meta is not None else None
-            if meta is not None and damaged is None:
-                cache = cls(final, root=root, problems=problems, patients=patients)
-                warn_problems(cache.build_problems, f"CellCache {final.name}", "recorded when it was built")
-                return cache
-            if damaged: warnings.warn(f"CellCache {final.name}: {damaged}; building it again", CacheWarning)
-            clean_stale_builds(cache_dir)
-            n_workers = n_workers or min(8, os.cpu_count() or 1)
-            progress = len(paths) > 5000 if progress is None else progress
-            meta = dict(version=CACHE_VERSION, key=key, size=size, root=str(root), n_files=len(paths))
-            built = _build_cache(final, paths, table, size, reader or read_cell, n_workers, progress, meta)
-            if prune:
-                for d in cache_dir.glob(f"{prefix}-*"):
-                    old = _read_meta(d) if d != final else None
-                    if old is not None and old.get('root') == str(root): shutil.rmtree(d, ignore_errors=True)
+# %% ../nbs/02b_cache.ipynb #1047815c
+@patch(cls_method=True)
+def from_files(cls:CellCache,
+               files:pd.DataFrame, # one row per image: a `path` column plus any labels (patient_id, bag_label, cell_type, ...)
+               size:int|str|Preset=64, # cell side in px, or a preset (name) whose size to use
+               root:str|Path|None=None, # paths are keyed relative to it (default: their common folder)
+               cache_dir:str|Path|None=None, # where caches live (default: amlnb_home('cache'))
+               name:str|None=None, # readable prefix of the cache folder (default: the root's name)
+               reader:Callable|None=None, # `reader(path, size)` -> (size,size,3) uint8; default `read_cell`
+               n_workers:int|None=None, # decoding threads (default: up to 8)
+               rebuild:bool=False, # rebuild even if a valid cache exists
+               prune:bool=True, # remove older caches of the same root and size after a build
+               progress:bool|None=None, # progress bar (default: for more than 5,000 files)
+               problems=(), # problems found upstream, kept on `.problems`
+               patients:pd.DataFrame|None=None, # the patient table, kept on `.patients`
+              ) -> CellCache:
+    "The cache of the images listed in `files`: reused when it exists and nothing changed, else built atomically"
+    if 'path' not in files: raise ValueError(f"`files` needs a 'path' column; it has {list(files.columns)}")
+    size = _side(size)
+    paths = [str(Path(p).expanduser().absolute()) for p in files.path]
+    if root is None: root = os.path.commonpath([str(Path(p).parent) for p in paths]) if paths else '.'
+    root = Path(root).expanduser().absolute()
+    rel = [Path(os.path.relpath(p, root)).as_posix() for p in paths]   # as the layout's problems name files
+    table = files.reset_index(drop=True).assign(path=rel)
+    reader_id = None if reader is None else f"{getattr(reader, '__module__', '')}.{getattr(reader, '__qualname__', repr(reader))}"
+    key = hash_key(CACHE_VERSION, size, reader_id, _file_signature(paths, rel), _table_digest(table))
+    cache_dir = Path(cache_dir).expanduser() if cache_dir is not None else amlnb_home('cache')
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    prefix = f"{safe_name(name or root.name, 'cells')}-{size}px"
+    final = cache_dir/f"{prefix}-{key}"
+    with stage_lock(final):             # one process builds, the others wait and reuse (00_core)
+        meta = None if rebuild else _read_meta(final)
+        damaged = manifest_problem(final, meta.get('files')) if meta is not None else None
+        if meta is not None and damaged is None:
             cache = cls(final, root=root, problems=problems, patients=patients)
-            cache.reused = False
-            warn_problems(built, f"CellCache {final.name}", f"{len(paths) - len(cache)} of {len(paths)} files skipped")
+            warn_problems(cache.build_problems, f"CellCache {final.name}", "recorded when it was built")
             return cache
+        if damaged: warnings.warn(f"CellCache {final.name}: {damaged}; building it again", CacheWarning)
+        clean_stale_builds(cache_dir)
+        n_workers = n_workers or min(8, os.cpu_count() or 1)
+        progress = len(paths) > 5000 if progress is None else progress
+        meta = dict(version=CACHE_VERSION, key=key, size=size, root=str(root), n_files=len(paths))
+        built = _build_cache(final, paths, table, size, reader or read_cell, n_workers, progress, meta)
+        if prune:
+            for d in cache_dir.glob(f"{prefix}-*"):
+                old = _read_meta(d) if d != final else None
+                if old is not None and old.get('root') == str(root): shutil.rmtree(d, ignore_errors=True)
+        cache = cls(final, root=root, problems=problems, patients=patients)
+        cache.reused = False
+        warn_problems(built, f"CellCache {final.name}", f"{len(paths) - len(cache)} of {len(paths)} files skipped")
+        return cache
 
-    @classmethod
-    def from_folder(cls,
-                    root:str|Path, # dataset root in the real layout
-                    size:int|str|Preset=64, # cell side in px, or a preset (name) whose size to use
-                    cache_dir:str|Path|None=None, # where caches live (default: amlnb_home('cache'))
-                    metadata:str|Path|None=None, # metadata file, if not <root>/metadata.csv|.xlsx
-                    **kwargs, # passed on to `CellCache.from_files`
-                   ) -> CellCache:
-        "The cache of a dataset root: `load_patients`, its files, and `cells.csv` ground truth where present"
-        patients = load_patients(root, metadata)
-        root = Path(patients.attrs['root'])
-        files, gt_problems = _attach_ground_truth(patient_files(patients), root)
-        warn_problems(gt_problems, f"cells.csv of {root}")
-        return cls.from_files(files, size, root=root, cache_dir=cache_dir, name=root.name,
-                              problems=patients.attrs['problems'] + gt_problems, patients=patients, **kwargs)
-
-    def show(self,
-             idxs=None, # positions to show (default: the first `n`)
-             n:int=16, # cells to show when `idxs` is None
-             title:str|None='bag_label', # index column written above each cell
-             ncols:int=8, # cells per row
-            ):
-        "A grid of cells with their `title` column"
-        idxs = np.arange(min(n, len(self))) if idxs is None else np.asarray(idxs)
-        titles = self.index[title].iloc[idxs].astype(str).tolist() if title in self.index else None
-        show_cells(self.batch(idxs), titles, ncols=ncols)
-
+# %% ../nbs/02b_cache.ipynb #84ec9d27
 def _attach_ground_truth(files:pd.DataFrame, root:Path) -> tuple[pd.DataFrame, list]:
     "`files` with cell_type and malignant from <root>/cells.csv, where it exists, and the images it lacks"
     path = root/'cells.csv'
@@ -256,3 +232,31 @@ def _attach_ground_truth(files:pd.DataFrame, root:Path) -> tuple[pd.DataFrame, l
     out = out.assign(malignant=out.malignant.astype('boolean'))
     lacking = out[out.cell_type.isna()].groupby('patient_id').size()
     return out, [Problem('no ground truth', pid, f"{n} image(s) have no row in cells.csv") for pid, n in lacking.items()]
+
+@patch(cls_method=True)
+def from_folder(cls:CellCache,
+                root:str|Path, # dataset root in the real layout
+                size:int|str|Preset=64, # cell side in px, or a preset (name) whose size to use
+                cache_dir:str|Path|None=None, # where caches live (default: amlnb_home('cache'))
+                metadata:str|Path|None=None, # metadata file, if not <root>/metadata.csv|.xlsx
+                **kwargs, # passed on to `CellCache.from_files`
+               ) -> CellCache:
+    "The cache of a dataset root: `load_patients`, its files, and `cells.csv` ground truth where present"
+    patients = load_patients(root, metadata)
+    root = Path(patients.attrs['root'])
+    files, gt_problems = _attach_ground_truth(patient_files(patients), root)
+    warn_problems(gt_problems, f"cells.csv of {root}")
+    return cls.from_files(files, size, root=root, cache_dir=cache_dir, name=root.name,
+                          problems=patients.attrs['problems'] + gt_problems, patients=patients, **kwargs)
+
+@patch
+def show(self:CellCache,
+         idxs=None, # positions to show (default: the first `n`)
+         n:int=16, # cells to show when `idxs` is None
+         title:str|None='bag_label', # index column written above each cell
+         ncols:int=8, # cells per row
+        ):
+    "A grid of cells with their `title` column"
+    idxs = np.arange(min(n, len(self))) if idxs is None else np.asarray(idxs)
+    titles = self.index[title].iloc[idxs].astype(str).tolist() if title in self.index else None
+    show_cells(self.batch(idxs), titles, ncols=ncols)

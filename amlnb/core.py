@@ -19,8 +19,8 @@ import torch.distributed as dist
 __all__ = ['CPU_PRECISION', 'AUTOCAST_DTYPES', 'CHECK_BYTES', 'BAG_LABELS', 'METADATA_COLUMNS', 'YIQ_FROM_RGB', 'OD_STAIN_RANGES',
            'STAIN_2X', 'PRESETS', 'SCHEDULE_FIELDS', 'get_device', 'world', 'inference_precision', 'inference_autocast',
            'seed_everything', 'amlnb_home', 'atomic_path', 'safe_name', 'build_folder', 'clean_stale_builds',
-           'publish_folder', 'disk_memmap', 'hash_key', 'stage_lock', 'CacheWarning', 'file_digest', 'manifest_problem',
-           'blur_images', 'Preset', 'get_preset', 'presets_table']
+           'publish_folder', 'disk_memmap', 'hash_key', 'stage_lock', 'CacheWarning', 'DataWarning', 'file_digest',
+           'manifest_problem', 'blur_images', 'Preset', 'get_preset', 'presets_table']
 
 # %% ../nbs/00_core.ipynb #a1c5d631
 def _mps_available() -> bool:
@@ -231,6 +231,9 @@ class stage_lock:
 # %% ../nbs/00_core.ipynb #fe5808d8
 class CacheWarning(UserWarning):
     "A cached artefact found damaged (and built again), or a lock that was waited for"
+
+class DataWarning(UserWarning):
+    "Something in a dataset was skipped, dropped or disagrees with the rest: the summary names it (`02_layout`)"
 
 CHECK_BYTES = 64 * 2**20    # files up to this size are checked whole when opened; larger ones by a sample
 

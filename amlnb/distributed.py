@@ -6,7 +6,7 @@ Docs: https://amlnb.github.io/amlnb/distributed.html.md"""
 
 # %% ../nbs/12_distributed.ipynb #70a25a34
 from __future__ import annotations
-import datetime, os, tempfile
+import datetime, inspect, os, tempfile
 from contextlib import contextmanager
 from dataclasses import fields
 from pathlib import Path
@@ -175,20 +175,21 @@ def ddp_pretrain(method:str, # 'simclr', 'swav', 'dino', 'supervised' or 'random
                  preset:str='tiny', # preset; its batch size is the global batch, split over the processes
                  device:str|None=None, # 'cpu' for CPU processes; None: one GPU per process where there are GPUs
                  progress:bool=True, # progress bars (rank 0 only)
-                 **kwargs, # passed to `pretrain` (seed, out, recipe, monitor, cbs, compile, preset fields)
+                 **kwargs, # passed to `pretrain` (seed, out, cbs, compile) or to `pretrain_inputs` (recipe, monitor, preset fields)
                 ) -> Path:
     "`pretrain` on every process that `torchrun` started: DDP replicas, rank 0 writing; the encoder's path"
-    from amlnb.ssl import pretrain, companion_cells, is_synth
+    from amlnb.ssl import pretrain, pretrain_inputs
     device = init_distributed(device)
     p = get_preset(preset, **{k: v for k, v in kwargs.items() if k in {f.name for f in fields(Preset)}})
-    with rank0_first():
-        cache = _cache(data, p)
-        if is_synth(cache): companion_cells(p)               # the labelled companion (supervised, kNN probe): built once
+    own = set(inspect.signature(pretrain).parameters)
+    with rank0_first():          # the cells (and SynthAML's labelled companion) are built once, by rank 0
+        inputs = pretrain_inputs(method, _cache(data, p), preset, **{k: v for k, v in kwargs.items() if k not in own})
     progress = progress and world()[0] == 0
+    run = dict(inputs, device=device, progress=progress, **{k: v for k, v in kwargs.items() if k in own})
     if method == 'random':                                    # nothing to train: rank 0 writes it
-        with rank0_first(): return pretrain(method, cache, preset=preset, device=device, progress=progress, **kwargs)
+        with rank0_first(): return pretrain(**run)
     with distributed_learners():
-        return pretrain(method, cache, preset=preset, device=device, progress=progress, **kwargs)
+        return pretrain(**run)
 
 def ddp_cross_validate(encoder, # an encoder file, or an SSL method name to pretrain first
                        data=None, # dataset root, a CellCache, or None for the preset's SynthAML

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 import numpy as np
 import pandas as pd
+import torch
 import matplotlib.pyplot as plt
 from .core import get_preset, get_device, amlnb_home, atomic_path, hash_key, BAG_LABELS, Preset, stage_lock
 from .core import build_folder, publish_folder, clean_stale_builds, file_digest
@@ -26,8 +27,9 @@ from .stats import fold_scores, reported, hierarchical_bootstrap, paired_permuta
 from .interpret import attention_summary, plot_f1, plot_confusion, plot_top_cells, plot_paper_umap, plot_attention_columns
 
 # %% auto #0
-__all__ = ['CV_VERSION', 'MODELS', 'METRICS', 'CI_METRICS', 'REGIMES', 'label_subset', 'save_cv', 'load_cv', 'cached_cvs',
-           'cached_cv', 'seed_patients', 'Experiment', 'run_experiment', 'check_report_folder',
+__all__ = ['CV_VERSION', 'MODELS', 'METRICS', 'CI_METRICS', 'REGIMES', 'label_subset', 'save_cv', 'load_cv', 'cached_cv_batch',
+           'cached_cv', 'predictions_by_seed', 'Experiment', 'check_report_folder', 'Plan', 'plan_experiment',
+           'ExperimentData', 'experiment_data', 'encode_row', 'evaluate_row', 'summarise_runs', 'run_experiment',
            'label_efficiency_table', 'plot_label_efficiency', 'plot_intervals', 'plot_summary', 'write_report']
 
 # %% ../nbs/10_experiment.ipynb #232afe60
@@ -124,7 +126,7 @@ def _load_cv(path:Path):
     try: return load_cv(path)
     except (ValueError, KeyError) as e: warnings.warn(f"ignoring the cached cross-validation {path.name}: {e}; computing it again")
 
-def cached_cvs(requests:list, # one dict per cross-validation: store (one, or one per fold), seed, frac, split_seed, draw (defaults as `cached_cv`)
+def cached_cv_batch(requests:list, # one dict per cross-validation: store (one, or one per fold), seed, frac, split_seed, draw (defaults as `cached_cv`)
                preset:Preset, # MIL schedule
                device=None,
                model:str='attention', # one of `MODELS`
@@ -180,13 +182,13 @@ def cached_cv(store, # a FeatureStore of every cell, or one per fold (strict pre
               **fold_kwargs, # passed to `train_fold` (bs, hidden, per_class_attention, ...); part of the key
              ) -> tuple:
     "(CVResult, seconds it took when computed, reused?) of the 5-fold MIL (or a pooled baseline) on `store`, cached on disk"
-    return cached_cvs([dict(store=store, seed=seed, frac=frac, split_seed=split_seed, draw=draw, folds=folds)], preset, device, model, **fold_kwargs)[0]
+    return cached_cv_batch([dict(store=store, seed=seed, frac=frac, split_seed=split_seed, draw=draw, folds=folds)], preset, device, model, **fold_kwargs)[0]
 
 # %% ../nbs/10_experiment.ipynb #74145bbc
 METRICS = ('macro_f1', 'balanced_accuracy', 'weighted_f1', 'accuracy', 'auroc')   # reported per method: mean ± sd over seeds × folds
 CI_METRICS = ('macro_f1', 'balanced_accuracy')                                    # ... with a hierarchical bootstrap interval
 
-def seed_patients(results:dict, # (method, model) -> [CVResult of each seed]
+def predictions_by_seed(results:dict, # (method, model) -> [CVResult of each seed]
                   seeds:list, method:str, model:str='attention') -> pd.DataFrame:
     "Every tested patient's prediction under every seed, tagged with its seed: the input of `amlnb.stats`"
     return pd.concat([r.patients.assign(seed=s) for s, r in zip(seeds, results[(method, model)])], ignore_index=True)
@@ -214,7 +216,7 @@ class Experiment:
 
     def patients(self, method:str, model:str='attention') -> pd.DataFrame:
         "Every tested patient's prediction under every seed: seed, fold, patient_id, label, pred, p_<class>"
-        return seed_patients(self.results, self.config['seeds'], method, model)
+        return predictions_by_seed(self.results, self.config['seeds'], method, model)
 
     def recipe_table(self) -> pd.DataFrame:
         "The recipe of every method, one column each (`ssl.recipe_table`)"
@@ -291,7 +293,7 @@ def _scores(pats:pd.DataFrame, classes, n_boot:int, seed:int) -> dict:
         row[f'{m}_low'], row[f'{m}_high'] = ci['low'], ci['high']
     return row
 
-# %% ../nbs/10_experiment.ipynb #7ccd03ab
+# %% ../nbs/10_experiment.ipynb #ca8f23b8
 REGIMES = {
     'transductive': "label-free pretraining (SimCLR, SwAV, DINO) saw the cells — never the labels — of every patient of the "
                     "evaluation set, the test patients of every fold included, and one encoder serves all folds, as in the paper",
@@ -337,6 +339,272 @@ def _converged(conv:list, method:str) -> dict:
                                                                   for r in bad.itertuples())
     return out
 
+# %% ../nbs/10_experiment.ipynb #21b9b115
+def check_report_folder(out:str|Path) -> Path:
+    "`out` if a report may be published there: a new or empty folder, or an earlier report (replaced whole), in a writable place"
+    out = Path(out).expanduser()
+    if out.exists() and not out.is_dir(): raise ValueError(f"the report folder {out} exists and is not a folder")
+    if out.is_dir() and not (out/'config.json').is_file() and any(out.iterdir()):
+        raise ValueError(f"the report folder {out} holds files that are not an amlnb report; a report folder is replaced whole: "
+                         "choose a new or empty folder")
+    try: shutil.rmtree(build_folder(out))       # a report is built beside its folder, then renamed onto it
+    except OSError as e: raise OSError(e.errno, f"cannot write the report beside {out}: {e.strerror}", str(out.parent)) from None
+    return out
+
+@dataclass
+class Plan:
+    "A run's settings, checked and resolved before any work is done (`plan_experiment`)"
+    methods:list         # amlnb's pretraining methods, in the report's order
+    external:list        # rows whose features come from elsewhere (`amlnb.external`)
+    preset:Preset        # sizes and schedules, overrides applied
+    out:Path             # the report folder (checked writable)
+    seeds:list           # each repeats pretraining, the patient split and MIL
+    device:torch.device
+    regime:str           # 'transductive' (one encoder) or 'strict' (one label-free encoder per fold)
+    recipes:dict         # method -> its Recipe (the preset's, with the changes asked for)
+    sizes:dict           # method -> cell side in px its features and kNN probe are computed at (`feature_size`)
+    aggregators:list     # MIL aggregators, 'attention' first
+    baselines:list       # pooled-feature baselines
+    fractions:list       # label-efficiency fractions, 1.0 included
+    draws:int            # subsets per fraction below 1
+    n_boot:int           # bootstrap resamples
+    n_perm:int           # permutations
+    @property
+    def models(self) -> list: return [*self.aggregators, *self.baselines]
+
+def plan_experiment(methods=METHODS, preset:str|Preset='demo', out:str|Path|None=None, seeds=1, seed:int=42, device=None,
+                    strict:bool=False, recipes:dict|None=None, fractions=(0.1, 0.25, 0.5, 1.0), draws:int=3,
+                    baselines=('mean-lr', 'max-lr'), external=(), aggregators=('attention',), n_boot:int=2000, n_perm:int=2000,
+                    **overrides) -> Plan:
+    "Check `run_experiment`'s arguments and resolve them (seeds, recipes, feature sizes, models) into a `Plan`; a ValueError names what is wrong"
+    methods, external = list(methods), list(external)
+    if 'scemila' in methods:
+        methods.remove('scemila')
+        if not any(isinstance(x, ScemilaFeatures) for x in external): external.insert(0, ScemilaFeatures())
+    bad = [m for m in methods if m not in METHODS]
+    if bad or not (methods or external):
+        raise ValueError(f"unknown method(s) {', '.join(bad) or '(none given)'}; choose from {', '.join(METHODS)}, scemila")
+    names = methods + [x.name for x in external]
+    dup = sorted({n for n in names if names.count(n) > 1})
+    if dup: raise ValueError(f"two rows named {', '.join(dup)}: give the feature folders and encoder files distinct names")
+    bad = [b for b in baselines if b not in MODELS or b in AGGREGATORS]
+    if bad: raise ValueError(f"unknown baseline(s) {', '.join(bad)}; choose from mean-lr, max-lr")
+    bad = [a for a in aggregators if a not in AGGREGATORS]
+    if bad: raise ValueError(f"unknown aggregator(s) {', '.join(bad)}; choose from {', '.join(AGGREGATORS)}")
+    recipes = dict(recipes or {})
+    bad = sorted(set(recipes) - set(methods))
+    if bad: raise ValueError(f"recipes given for method(s) not run: {', '.join(bad)}")
+    seeds = _seed_list(seeds, seed)
+    if draws < 1: raise ValueError(f"draws must be at least 1, got {draws}")
+    p = get_preset(preset, **overrides)
+    used = {m: recipes[m] if isinstance(recipes.get(m), Recipe) else get_recipe(m, p, **(recipes.get(m) or {})) for m in methods}
+    out = check_report_folder(Path(out) if out is not None else Path('runs')/p.name)   # before any work: a folder it may not replace stops the run now
+    return Plan(methods, external, p, out, seeds, get_device(device), 'strict' if strict else 'transductive', used,
+                {m: feature_size(r, p) for m, r in used.items()},       # the cell side each encoder is judged at (`06d_pretrain`)
+                ['attention', *[a for a in dict.fromkeys(aggregators) if a != 'attention']],   # the main table's model first
+                list(baselines), sorted(set(float(f) for f in fractions) | {1.0}), draws, n_boot, n_perm)
+
+# %% ../nbs/10_experiment.ipynb #5eb1908c
+@dataclass
+class ExperimentData:
+    "What a run evaluates on, resolved once (`experiment_data`): the cells, the labelled sets, the folds given, the rows"
+    source:str                    # the dataset, in words (config.json's `data`)
+    cache:CellCache               # the evaluation set's cells
+    problems:list                 # data problems skipped while reading it
+    supervised:CellCache|None     # labelled cells of other patients (the supervised baseline), or None
+    probe:CellCache|None          # labelled cells with probe patients (the kNN columns), or None
+    given:list|None               # folds of a split file, or None (`patient_splits` under each seed)
+    methods:list                  # the plan's methods that can run here ('supervised' needs a labelled set)
+    notes:list                    # what was left out, and why
+    external:dict = field(default_factory=dict)            # row name -> (FeatureStore, seconds it took)
+    external_encoders:dict = field(default_factory=dict)   # row name -> its encoder, where it has one (kNN probe)
+    @property
+    def n_patients(self) -> int: return int(self.cache.index.patient_id.nunique())
+    @property
+    def truth(self) -> bool: return 'malignant' in self.cache.index and self.cache.index.malignant.notna().any()
+    @property
+    def rows(self) -> list: return self.methods + list(self.external)
+
+def _external_stores(plan:Plan, d:ExperimentData, generated:bool, why:str|None, progress:bool):
+    "Fill `d.external` with a feature store per external row (SynthAML's SCEMILA-style files written first, once); note patients left out"
+    sup_recipe = get_recipe('supervised', plan.preset)
+    if generated and any(isinstance(x, ScemilaFeatures) for x in plan.external):
+        if d.supervised is None: raise ValueError(f"SCEMILA-style features of SynthAML come from the supervised encoder, which cannot train here: {why}")
+        t = time.time()        # SynthAML ships no SCEMILA network: the companion-trained supervised encoder of seed 0 writes its files, once
+        enc = pretrain(d.supervised, sup_recipe, seed=0, device=plan.device, progress=False, num_workers=plan.preset.num_workers)
+        n_written = write_scemila_features(d.cache, enc, device=plan.device, size=feature_size(sup_recipe, plan.preset))
+        if n_written: _log(f"scemila: wrote SCEMILA-style feature files for {n_written} SynthAML patients ({time.time() - t:.0f} s)", progress)
+    for x in plan.external:            # features from elsewhere do not depend on the seed: one store each
+        t = time.time()
+        store = x.store(d.cache, device=plan.device, progress=False)
+        d.external[x.name] = (store, time.time() - t)
+        if callable(x.encoder): d.external_encoders[x.name] = x.encoder()
+        left = store.meta.get('left_out', {})
+        if left: d.notes.append(f"{x.name}: {len(left)} patient(s) without a usable feature file left out of this row "
+                                f"({'; '.join(f'{k}: {v}' for k, v in list(left.items())[:5])}{'; ...' if len(left) > 5 else ''})")
+
+def experiment_data(plan:Plan, data=None, supervised_data=None, splits=None, progress:bool=True) -> ExperimentData:
+    "Read the evaluation set (None: the preset's SynthAML), its labelled sets and a split file once; build the external rows' stores"
+    p = plan.preset
+    cache, problems = _data(data, p, progress)
+    _log(f"data: {cache.index.patient_id.nunique()} patients, {len(cache)} cells at {p.size} px ({len(problems)} problem(s) skipped); "
+         f"device {plan.device}; seeds {', '.join(map(str, plan.seeds))}", progress)
+    sup, probe, why = _labelled_sets(data, supervised_data, p, progress)
+    methods, notes = list(plan.methods), []
+    if 'supervised' in methods and sup is None:
+        methods.remove('supervised')
+        notes.append(f"supervised left out: {why}")
+        _log(notes[-1], progress)
+        if not methods and not plan.external: raise ValueError(notes[-1])
+    given = given_splits(splits, cache.index, p.n_folds) if splits is not None else None
+    d = ExperimentData(str(data) if data is not None else f'SynthAML ({p.name})', cache, problems, sup, probe, given, methods, notes)
+    _external_stores(plan, d, data is None, why, progress)
+    return d
+
+# %% ../nbs/10_experiment.ipynb #c5a89e85
+def encode_row(plan:Plan, d:ExperimentData, m:str, s:int, folds:list) -> dict:
+    "Row `m` under seed `s`: its encoder(s) and feature store(s) (pretrained, extracted: cached), their kNN quality and convergence, the folds it runs on"
+    t = time.time()
+    if m in d.external:                # features from elsewhere: the same store under every seed; its folds keep the patients it has
+        store, t_feat = d.external[m]
+        encs, keep = list(d.external_encoders.get(m, []) and [d.external_encoders[m]]), set(store.patients)
+        row_folds = (d.given if len(keep) == d.n_patients else
+                     [Fold(f.k, [q for q in f.train if q in keep], [q for q in f.valid if q in keep], [q for q in f.test if q in keep])
+                      for f in folds])
+        knn = pd.DataFrame([evaluate_encoder(e, d.probe) for e in encs]).mean() if d.probe is not None and encs else None
+        return dict(method=m, seed=s, stores=[store], cv_store=store, folds=row_folds, knn=knn, conv=[], pretrain_s=0.0, features_s=t_feat)
+    per_fold = plan.regime == 'strict' and m not in ('random', 'supervised')      # those two never see a cell of the evaluated patients
+    cells, r = (d.supervised if m == 'supervised' else d.cache), plan.recipes[m]
+    common = dict(seed=s, device=plan.device, progress=False, num_workers=plan.preset.num_workers)
+    encs = [pretrain(cells, r, exclude_patients=f.test, **common) for f in folds] if per_fold else [pretrain(cells, r, **common)]
+    t_pre, t = time.time() - t, time.time()
+    stores = [extract_features(e, d.cache, device=plan.device, name=m, progress=False, size=plan.sizes[m]) for e in encs]
+    t_feat = time.time() - t
+    conv = [dict(seed=s, fold=f.k if per_fold else None, **convergence(e, st)) for f, e, st in zip(folds, encs, stores)]
+    knn = pd.DataFrame([evaluate_encoder(e, d.probe, size=plan.sizes[m]) for e in encs]).mean() if d.probe is not None else None
+    return dict(method=m, seed=s, stores=stores, cv_store=stores if per_fold else stores[0], folds=d.given, knn=knn, conv=conv,
+                pretrain_s=t_pre, features_s=t_feat)
+
+# %% ../nbs/10_experiment.ipynb #df594515
+def _label_efficiency(plan:Plan, row:dict, res:CVResult) -> list:
+    "One record per label fraction and subset draw of `row`: macro-F1, balanced accuracy and the labelled patients per fold"
+    m, s, store, p = row['method'], row['seed'], row['cv_store'], plan.preset
+    bag = bag_patients(store[0] if isinstance(store, list) else store)     # the folds `cached_cv_batch` trains on, to count their labels
+    base = row['folds'] or patient_splits(bag, n_folds=p.n_folds, seed=s)
+    eff = []
+    for f in plan.fractions:           # every draw of a fraction trained side by side (`cached_cv_batch`)
+        runs = [res] if f == 1.0 else [r for r, _, _ in cached_cv_batch([dict(store=store, seed=s, split_seed=s, frac=f, draw=d, folds=row['folds'])
+                                                                   for d in range(plan.draws)], p, plan.device)]
+        for d, r_f in enumerate(runs):
+            pats, kept = _tag(r_f, s), [label_subset(g, bag, f, s, d) for g in base]
+            eff.append(dict(method=m, seed=s, fraction=f, draw=d, labelled=float(np.mean([len(g.train) + len(g.valid) for g in kept])),
+                            macro_f1=reported(pats, 'macro_f1'), balanced_accuracy=reported(pats, 'balanced_accuracy')))
+    return eff
+
+def evaluate_row(plan:Plan, d:ExperimentData, row:dict, progress:bool=False) -> dict:
+    "`row` (from `encode_row`) with its cross-validations (attention-MIL, aggregators, baselines: cached), label efficiency, attention summary and timings"
+    m, s, store = row['method'], row['seed'], row['cv_store']
+    cv = dict(preset=plan.preset, seed=s, split_seed=s, device=plan.device, folds=row['folds'])
+    res, t_cv, reused = cached_cv(store, **cv)               # t_cv: the seconds it took when computed
+    results, t = {'attention': res}, time.time()
+    for a in plan.aggregators[1:]: results[a] = cached_cv(store, model=a, **cv)[0]
+    t_agg, t = time.time() - t, time.time()
+    for b in plan.baselines: results[b] = cached_cv(store, model=b, **cv)[0]
+    t_base, t = time.time() - t, time.time()
+    eff = _label_efficiency(plan, row, res)
+    t_eff = time.time() - t
+    att = {col: attention_summary(res, row['stores'][0], col) for col in ('label', 'pred')} if d.truth else {}
+    times = dict(seed=s, method=m, pretrain_s=row['pretrain_s'], features_s=row['features_s'], cv_s=t_cv, aggregators_s=t_agg,
+                 baselines_s=t_base, label_efficiency_s=t_eff, cv_reused=reused)
+    knn = row['knn']
+    _log(f"[seed {s}, {m}] macro-F1 {reported(_tag(res, s), 'macro_f1'):.3f}" + (f", kNN cell type {knn['knn_cell_type']:.3f}" if knn is not None else '')
+         + f"  (pretrain {row['pretrain_s']:.0f} s, features {row['features_s']:.0f} s, MIL {t_cv:.0f} s{' cached' if reused else ''}, "
+         f"aggregators {t_agg:.0f} s, baselines {t_base:.0f} s, label efficiency {t_eff:.0f} s)", progress)
+    return dict(row, results=results, label_efficiency=eff, attention=att, times=times)
+
+# %% ../nbs/10_experiment.ipynb #33a7a063
+def _method_rows(plan:Plan, d:ExperimentData, runs:list, exp_pats, classes) -> tuple:
+    "The main table (attention-MIL per row: metrics, intervals, per-class F1, kNN, attention) and every (row, model)'s macro-F1 and balanced accuracy"
+    rows, mrows, seed0 = [], [], plan.seeds[0]
+    for m in d.rows:
+        mine, pats = [r for r in runs if r['method'] == m], exp_pats(m)
+        conv, knn = [c for r in runs for c in r['conv']], [r['knn'] for r in mine if r['knn'] is not None]
+        row = dict(method=m, **_scores(pats, classes, plan.n_boot, seed0))
+        if m in plan.recipes: row.update(feature_px=plan.sizes[m], **_converged(conv, m))
+        row.update({f'F1 {c}': reported(pats, f'f1_{c}', classes) for c in classes})
+        if knn: row.update(pd.DataFrame(knn).mean().to_dict())
+        if d.truth:
+            lab, pred = (pd.DataFrame([r['attention'][c] for r in mine]).mean() for c in ('label', 'pred'))
+            row.update(attention_auroc=lab.attention_auroc, attention_auroc_pred_column=pred.attention_auroc,
+                       pct_malignant=lab.pct_malignant, pct_healthy=lab.pct_healthy)
+        rows.append(row)
+        for model in plan.models:
+            sc = _scores(exp_pats(m, model), classes, plan.n_boot, seed0)
+            mrows.append(dict(method=m, model=model, **{k: sc[k] for k in ('macro_f1', 'macro_f1_sd', 'macro_f1_low', 'macro_f1_high',
+                                                                          'balanced_accuracy', 'balanced_accuracy_sd',
+                                                                          'balanced_accuracy_low', 'balanced_accuracy_high')}))
+    return pd.DataFrame(rows).set_index('method'), pd.DataFrame(mrows).set_index(['method', 'model'])
+
+def _seed_rows(plan:Plan, d:ExperimentData, runs:list, classes) -> pd.DataFrame:
+    "Every metric of every (row, model) under each seed, with the encoder's kNN and attention AUROC beside attention-MIL's"
+    out = []
+    for m in d.rows:
+        mine = [r for r in runs if r['method'] == m]
+        for model in plan.models:
+            for r in mine:
+                row = dict(method=m, model=model, seed=r['seed'], **{k: reported(_tag(r['results'][model], r['seed']), k, classes) for k in METRICS})
+                if model == 'attention' and r['knn'] is not None: row.update(r['knn'].to_dict())
+                if model == 'attention' and d.truth: row['attention_auroc'] = float(r['attention']['label']['attention_auroc'])
+                out.append(row)
+    return pd.DataFrame(out).set_index(['method', 'model', 'seed'])
+
+def _comparisons(plan:Plan, d:ExperimentData, exp_pats, classes) -> pd.DataFrame:
+    "Paired tests: every row against `supervised` and `random` (attention-MIL), attention against each other model; Holm-adjusted together"
+    comps, done, args = [], set(), (classes, plan.n_boot, plan.n_perm, plan.seeds[0])
+    for base in ('supervised', 'random'):
+        if base not in d.methods: continue
+        for m in d.rows:
+            if m == base or frozenset((m, base)) in done: continue     # random vs supervised is shown once
+            done.add(frozenset((m, base)))
+            comps.append(dict(family='encoder', method=m, versus=base, model='attention',
+                              **_compare(exp_pats, (m, 'attention'), (base, 'attention'), *args)))
+    for m in d.rows:
+        for b in plan.models[1:]:
+            comps.append(dict(family='aggregator', method=m, versus=b, model='attention', **_compare(exp_pats, (m, 'attention'), (m, b), *args)))
+    out = pd.DataFrame(comps, columns=['family', 'method', 'versus', 'model', 'macro_f1_diff', 'ci_low', 'ci_high', 'seed_diffs',
+                                       'seeds_same_sign', 'n_seeds', 'p'])
+    out['p_holm'] = holm(out.p.to_numpy()) if len(out) else []
+    return out
+
+def _config(plan:Plan, d:ExperimentData, splits, code:dict) -> dict:
+    "Everything the run was configured with and what it ran on: config.json"
+    p, ext = plan.preset, d.external
+    external = {x.name: dict(source=x.describe(), patients=len(ext[x.name][0].patients), cells=len(ext[x.name][0]),
+                             dim=int(ext[x.name][0].dim), left_out=ext[x.name][0].meta.get('left_out', {})) for x in plan.external}
+    return dict(data=d.source, methods=d.rows, pretrained=d.methods, external=external, preset=p.as_dict(), seeds=plan.seeds,
+                device=str(plan.device), regime=plan.regime, regime_text=REGIMES[plan.regime], variance_text=_variance_text(plan.seeds, d.given is not None),
+                splits=None if splits is None else dict(source=str(splits) if not isinstance(splits, pd.DataFrame) else 'a table', digest=split_digest(d.given)),
+                recipes={m: json_like(resolve_precision(plan.recipes[m], plan.device).as_dict()) for m in d.methods},
+                feature_sizes={m: plan.sizes[m] for m in d.methods},
+                supervised_data=_describe(d.supervised) if d.supervised is not None and 'supervised' in d.methods else None,
+                probe=_describe(d.probe) if d.probe is not None else None, notes=d.notes, models=plan.models, aggregators=plan.aggregators,
+                mil_schedule=mil_schedule(p), fractions=plan.fractions, draws=plan.draws, n_boot=plan.n_boot, n_perm=plan.n_perm,
+                cache=d.cache.key, patients=d.n_patients, cells=int(len(d.cache)), code=code)
+
+def summarise_runs(plan:Plan, d:ExperimentData, runs:list, splits=None, code:dict|None=None) -> Experiment:
+    "The `Experiment` of evaluated rows (`evaluate_row`, every seed): the tables, per-seed metrics, paired tests, timings and config"
+    results = {(r['method'], model): [] for r in runs for model in plan.models}
+    for r in runs:
+        for model, res in r['results'].items(): results[(r['method'], model)].append(res)
+    exp_pats, classes = (lambda m, model='attention': predictions_by_seed(results, plan.seeds, m, model)), list(BAG_LABELS)
+    table, models_table = _method_rows(plan, d, runs, exp_pats, classes)
+    first = {r['method']: r['stores'][0] for r in runs if r['seed'] == plan.seeds[0]}
+    return Experiment(plan.out, _config(plan, d, splits, code), results, table, models_table, _comparisons(plan, d, exp_pats, classes),
+                      pd.DataFrame([e for r in runs for e in r['label_efficiency']]),
+                      pd.DataFrame([r['times'] for r in runs]).set_index(['seed', 'method']), d.problems, first,
+                      pd.DataFrame([c for r in runs for c in r['conv']]), _seed_rows(plan, d, runs, classes))
+
+# %% ../nbs/10_experiment.ipynb #a9e7cb5c
 def run_experiment(data=None, # dataset root in the real layout; None: the preset's SynthAML
                    methods=METHODS, # pretraining methods to compare
                    preset:str|Preset='demo', # sizes and schedules (`amlnb.core.PRESETS`)
@@ -360,184 +628,16 @@ def run_experiment(data=None, # dataset root in the real layout; None: the prese
                    **overrides, # preset fields to override
                   ) -> Experiment:
     "Pretrain, extract, cross-validate and interpret every method under every seed; write the report to `out`; every stage cached"
-    methods, external = list(methods), list(external)
-    if 'scemila' in methods:
-        methods.remove('scemila')
-        if not any(isinstance(x, ScemilaFeatures) for x in external): external.insert(0, ScemilaFeatures())
-    bad = [m for m in methods if m not in METHODS]
-    if bad or not (methods or external):
-        raise ValueError(f"unknown method(s) {', '.join(bad) or '(none given)'}; choose from {', '.join(METHODS)}, scemila")
-    names = methods + [x.name for x in external]
-    dup = sorted({n for n in names if names.count(n) > 1})
-    if dup: raise ValueError(f"two rows named {', '.join(dup)}: give the feature folders and encoder files distinct names")
-    bad = [b for b in baselines if b not in MODELS or b in AGGREGATORS]
-    if bad: raise ValueError(f"unknown baseline(s) {', '.join(bad)}; choose from mean-lr, max-lr")
-    bad = [a for a in aggregators if a not in AGGREGATORS]
-    if bad: raise ValueError(f"unknown aggregator(s) {', '.join(bad)}; choose from {', '.join(AGGREGATORS)}")
-    aggregators = ['attention', *[a for a in dict.fromkeys(aggregators) if a != 'attention']]   # the main table's model first
-    recipes = dict(recipes or {})
-    bad = sorted(set(recipes) - set(methods))
-    if bad: raise ValueError(f"recipes given for method(s) not run: {', '.join(bad)}")
-    seeds = _seed_list(seeds, seed)
-    if draws < 1: raise ValueError(f"draws must be at least 1, got {draws}")
-    p = get_preset(preset, **overrides)
-    fractions = sorted(set(float(f) for f in fractions) | {1.0})
-    models = [*aggregators, *baselines]
-    out = Path(out) if out is not None else Path('runs')/p.name
-    out = check_report_folder(out)           # before any work: a folder it may not replace, or cannot write, stops the run now
-    device = get_device(device)
-    t_all = time.time()
-    cache, problems = _data(data, p, progress)
-    n_pat = cache.index.patient_id.nunique()
-    _log(f"data: {n_pat} patients, {len(cache)} cells at {p.size} px ({len(problems)} problem(s) skipped); device {device}; "
-         f"seeds {', '.join(map(str, seeds))}", progress)
-    sup, probe, why = _labelled_sets(data, supervised_data, p, progress)
-    notes = []
-    if 'supervised' in methods and sup is None:
-        methods.remove('supervised')
-        notes.append(f"supervised left out: {why}")
-        _log(notes[-1], progress)
-        if not methods and not external: raise ValueError(notes[-1])
-    regime = 'strict' if strict else 'transductive'
-    given = given_splits(splits, cache.index, p.n_folds) if splits is not None else None
-    truth = 'malignant' in cache.index and cache.index.malignant.notna().any()
-    results, times, eff, used, knn, att, first, conv = {}, [], [], {}, {}, {}, {}, []
-    for m in methods:
-        r = recipes.get(m)
-        r = r if isinstance(r, Recipe) else get_recipe(m, p, **(r or {}))
-        used[m] = (r, json_like(resolve_precision(r, device).as_dict()))
-    sizes = {m: feature_size(r, p) for m, (r, _) in used.items()}     # the cell side each encoder is judged at (`06d_pretrain`)
-    ext, ext_encoder = {}, {}
-    if data is None and any(isinstance(x, ScemilaFeatures) for x in external):
-        if sup is None: raise ValueError(f"SCEMILA-style features of SynthAML come from the supervised encoder, which cannot train here: {why}")
-        t = time.time()        # SynthAML ships no SCEMILA network: the companion-trained supervised encoder of seed 0 writes its files, once
-        enc = pretrain('supervised', cache, preset=p, seed=0, device=device, recipe=get_recipe('supervised', p), supervised_data=sup,
-                       progress=False, monitor=False)
-        n_written = write_scemila_features(cache, enc, device=device, size=feature_size(get_recipe('supervised', p), p))
-        if n_written: _log(f"scemila: wrote SCEMILA-style feature files for {n_written} SynthAML patients ({time.time() - t:.0f} s)", progress)
-    for x in external:                 # features from elsewhere do not depend on the seed: one store each
-        t = time.time()
-        store = x.store(cache, device=device, progress=False)
-        ext[x.name] = (store, time.time() - t)
-        if callable(x.encoder): ext_encoder[x.name] = x.encoder()
-        left = store.meta.get('left_out', {})
-        if left: notes.append(f"{x.name}: {len(left)} patient(s) without a usable feature file left out of this row "
-                              f"({'; '.join(f'{k}: {v}' for k, v in list(left.items())[:5])}{'; ...' if len(left) > 5 else ''})")
-    rows_run = methods + list(ext)
-    for s in seeds:
-        folds = given or patient_splits(cache.index, n_folds=p.n_folds, seed=s)
-        for m in rows_run:
-            t = time.time()
-            if m in ext:
-                store, t_feat = ext[m]
-                encs, stores, t_pre, per_fold = list(ext_encoder.get(m, []) and [ext_encoder[m]]), [store], 0.0, False
-                keep = set(store.patients)
-                row_folds = (given if len(keep) == n_pat else
-                             [Fold(f.k, [q for q in f.train if q in keep], [q for q in f.valid if q in keep], [q for q in f.test if q in keep])
-                              for f in folds])
-                if s == seeds[0]: first[m] = store
-                if probe is not None and encs: knn.setdefault(m, []).append(pd.DataFrame([evaluate_encoder(e, probe) for e in encs]).mean())
-                cv_store = store
-            else:
-                row_folds = given
-                common = dict(preset=p, seed=s, device=device, recipe=used[m][0], supervised_data=sup, progress=False, monitor=False)
-                per_fold = strict and m not in ('random', 'supervised')      # those two never see a cell of the evaluated patients
-                encs = ([pretrain(m, cache, exclude_patients=f.test, **common) for f in folds] if per_fold else [pretrain(m, cache, **common)])
-                t_pre, t = time.time() - t, time.time()
-                stores = [extract_features(e, cache, device=device, name=m, progress=False, size=sizes[m]) for e in encs]
-                t_feat = time.time() - t
-                conv += [dict(seed=s, fold=f.k if per_fold else None, **convergence(e, st)) for f, e, st in zip(folds, encs, stores)]
-                if s == seeds[0]: first[m] = stores[0]
-                if probe is not None: knn.setdefault(m, []).append(pd.DataFrame([evaluate_encoder(e, probe, size=sizes[m]) for e in encs]).mean())
-                cv_store = stores if per_fold else stores[0]
-            cv = dict(preset=p, seed=s, split_seed=s, device=device, folds=row_folds)
-            res, t_cv, reused = cached_cv(cv_store, **cv)
-            results.setdefault((m, 'attention'), []).append(res)
-            t = time.time()
-            for a in aggregators[1:]: results.setdefault((m, a), []).append(cached_cv(cv_store, model=a, **cv)[0])
-            t_agg, t = time.time() - t, time.time()
-            for b in baselines: results.setdefault((m, b), []).append(cached_cv(cv_store, model=b, **cv)[0])
-            t_base, t = time.time() - t, time.time()
-            bag = bag_patients(cv_store[0] if isinstance(cv_store, list) else cv_store)     # the folds `cached_cvs` trains on, to count their labels
-            base = row_folds or patient_splits(bag, n_folds=p.n_folds, seed=s)
-            for f in fractions:                # every draw of a fraction trained side by side (`cached_cvs`)
-                runs = [res] if f == 1.0 else [r for r, _, _ in cached_cvs([dict(store=cv_store, seed=s, split_seed=s, frac=f, draw=d, folds=row_folds)
-                                                                           for d in range(draws)], p, device)]
-                for d, r_f in enumerate(runs):
-                    pats = _tag(r_f, s)
-                    kept = [label_subset(g, bag, f, s, d) for g in base]
-                    eff.append(dict(method=m, seed=s, fraction=f, draw=d, labelled=float(np.mean([len(g.train) + len(g.valid) for g in kept])),
-                                    macro_f1=reported(pats, 'macro_f1'),
-                                    balanced_accuracy=reported(pats, 'balanced_accuracy')))
-            t_eff = time.time() - t
-            if truth:
-                for col in ('label', 'pred'): att.setdefault((m, col), []).append(attention_summary(res, stores[0], col))
-            times.append(dict(seed=s, method=m, pretrain_s=t_pre, features_s=t_feat, cv_s=t_cv, aggregators_s=t_agg, baselines_s=t_base,
-                              label_efficiency_s=t_eff, cv_reused=reused))
-            f1 = reported(_tag(res, s), 'macro_f1')
-            _log(f"[seed {s}, {m}] macro-F1 {f1:.3f}" + (f", kNN cell type {knn[m][-1]['knn_cell_type']:.3f}" if m in knn else '')
-                 + f"  (pretrain {t_pre:.0f} s, features {t_feat:.0f} s, MIL {t_cv:.0f} s{' cached' if reused else ''}, "
-                 f"aggregators {t_agg:.0f} s, baselines {t_base:.0f} s, label efficiency {t_eff:.0f} s)", progress)
-    exp_pats = lambda m, model='attention': seed_patients(results, seeds, m, model)
-    classes = list(BAG_LABELS)
-    rows, mrows = [], []
-    for m in rows_run:
-        pats = exp_pats(m)
-        row = dict(method=m, **_scores(pats, classes, n_boot, seeds[0]))
-        if m in used: row.update(feature_px=sizes[m], **_converged(conv, m))
-        row.update({f'F1 {c}': reported(pats, f'f1_{c}', classes) for c in classes})
-        if m in knn: row.update(pd.DataFrame(knn[m]).mean().to_dict())
-        if truth:
-            lab, pred = (pd.DataFrame(att[(m, c)]).mean() for c in ('label', 'pred'))
-            row.update(attention_auroc=lab.attention_auroc, attention_auroc_pred_column=pred.attention_auroc,
-                       pct_malignant=lab.pct_malignant, pct_healthy=lab.pct_healthy)
-        rows.append(row)
-        for model in models:
-            sc = _scores(exp_pats(m, model), classes, n_boot, seeds[0])
-            mrows.append(dict(method=m, model=model, **{k: sc[k] for k in ('macro_f1', 'macro_f1_sd', 'macro_f1_low', 'macro_f1_high',
-                                                                          'balanced_accuracy', 'balanced_accuracy_sd',
-                                                                          'balanced_accuracy_low', 'balanced_accuracy_high')}))
-    table, models_table = pd.DataFrame(rows).set_index('method'), pd.DataFrame(mrows).set_index(['method', 'model'])
-    seed_rows = []
-    for m in rows_run:
-        for model in models:
-            for i, s in enumerate(seeds):
-                row = dict(method=m, model=model, seed=s, **{k: reported(_tag(results[(m, model)][i], s), k, classes) for k in METRICS})
-                if model == 'attention' and i < len(knn.get(m, [])): row.update(knn[m][i].to_dict())
-                if model == 'attention' and truth: row['attention_auroc'] = float(att[(m, 'label')][i]['attention_auroc'])
-                seed_rows.append(row)
-    per_seed = pd.DataFrame(seed_rows).set_index(['method', 'model', 'seed'])
-    comps, done = [], set()
-    for base in ('supervised', 'random'):
-        if base not in methods: continue
-        for m in rows_run:
-            if m == base or frozenset((m, base)) in done: continue     # random vs supervised is shown once
-            done.add(frozenset((m, base)))
-            comps.append(dict(family='encoder', method=m, versus=base, model='attention',
-                              **_compare(exp_pats, (m, 'attention'), (base, 'attention'), classes, n_boot, n_perm, seeds[0])))
-    for m in rows_run:
-        for b in models[1:]:
-            comps.append(dict(family='aggregator', method=m, versus=b, model='attention',
-                              **_compare(exp_pats, (m, 'attention'), (m, b), classes, n_boot, n_perm, seeds[0])))
-    comparisons = pd.DataFrame(comps, columns=['family', 'method', 'versus', 'model', 'macro_f1_diff', 'ci_low', 'ci_high', 'seed_diffs',
-                                               'seeds_same_sign', 'n_seeds', 'p'])
-    comparisons['p_holm'] = holm(comparisons.p.to_numpy()) if len(comparisons) else []
-    timings = pd.DataFrame(times).set_index(['seed', 'method'])
-    external_cfg = {x.name: dict(source=x.describe(), patients=len(ext[x.name][0].patients), cells=len(ext[x.name][0]),
-                                 dim=int(ext[x.name][0].dim), left_out=ext[x.name][0].meta.get('left_out', {})) for x in external}
-    config = dict(data=str(data) if data is not None else f'SynthAML ({p.name})', methods=rows_run, pretrained=methods, external=external_cfg, preset=p.as_dict(), seeds=seeds,
-                  device=str(device), regime=regime, regime_text=REGIMES[regime], variance_text=_variance_text(seeds, given is not None),
-                  splits=None if splits is None else dict(source=str(splits) if not isinstance(splits, pd.DataFrame) else 'a table', digest=split_digest(given)),
-                  recipes={m: used[m][1] for m in methods}, feature_sizes=sizes,
-                  supervised_data=_describe(sup) if sup is not None and 'supervised' in methods else None,
-                  probe=_describe(probe) if probe is not None else None, notes=notes, models=models, aggregators=aggregators,
-                  mil_schedule=mil_schedule(p),
-                  fractions=fractions, draws=draws, n_boot=n_boot, n_perm=n_perm, cache=cache.key, patients=int(n_pat), cells=int(len(cache)),
-                  code=_code_version())
-    conv_table = pd.DataFrame(conv)
-    exp = Experiment(out, config, results, table, models_table, comparisons, pd.DataFrame(eff), timings, problems, first, conv_table, per_seed)
-    t = time.time()
-    write_report(exp, cache, figures=figures)
+    plan = plan_experiment(methods, preset, out, seeds, seed, device, strict, recipes, fractions, draws, baselines, external,
+                           aggregators, n_boot, n_perm, **overrides)
+    t_all, code = time.time(), _code_version()                  # the code that runs, recorded before it runs
+    d = experiment_data(plan, data, supervised_data, splits, progress)
+    runs = []
+    for s in plan.seeds:
+        folds = d.given or patient_splits(d.cache.index, n_folds=plan.preset.n_folds, seed=s)
+        for m in d.rows: runs.append(evaluate_row(plan, d, encode_row(plan, d, m, s, folds), progress))
+    exp, t = summarise_runs(plan, d, runs, splits, code), time.time()
+    write_report(exp, d.cache, figures=figures)
     _log(f"done in {(time.time() - t_all) / 60:.1f} min (report {time.time() - t:.0f} s); report: {exp.report}", progress)
     return exp
 
@@ -545,17 +645,6 @@ def run_experiment(data=None, # dataset root in the real layout; None: the prese
 def _save_fig(fig, path:Path):
     with atomic_path(path) as tmp: fig.savefig(tmp, dpi=110, bbox_inches='tight', format='png')
     plt.close(fig)
-
-def check_report_folder(out:str|Path) -> Path:
-    "`out` if a report may be published there: a new or empty folder, or an earlier report (replaced whole), in a writable place"
-    out = Path(out).expanduser()
-    if out.exists() and not out.is_dir(): raise ValueError(f"the report folder {out} exists and is not a folder")
-    if out.is_dir() and not (out/'config.json').is_file() and any(out.iterdir()):
-        raise ValueError(f"the report folder {out} holds files that are not an amlnb report; a report folder is replaced whole: "
-                         "choose a new or empty folder")
-    try: shutil.rmtree(build_folder(out))       # a report is built beside its folder, then renamed onto it
-    except OSError as e: raise OSError(e.errno, f"cannot write the report beside {out}: {e.strerror}", str(out.parent)) from None
-    return out
 
 def _write_text(path:Path, text:str):
     with atomic_path(path) as tmp: Path(tmp).write_text(text)
@@ -687,16 +776,19 @@ def write_report(exp:Experiment, cache:CellCache, figures:bool=True) -> Path:
         raise
     return final/'report.md'
 
-def _write_report(exp:Experiment, cache:CellCache, out:Path, figures:bool):
-    c, t = exp.config, exp.table
-    figs = _figures(exp, cache, out) if figures else []
-    allp = pd.concat([exp.patients(m, model).assign(method=m, model=model) for m in exp.methods for model in c['models']])
-    eff = label_efficiency_table(exp.label_efficiency)
+def _write_tables(exp:Experiment, out:Path):
+    "Every table of the report as a CSV, and config.json"
+    t = exp.table
+    allp = pd.concat([exp.patients(m, model).assign(method=m, model=model) for m in exp.methods for model in exp.config['models']])
     for name, df, index in (('results', t, True), ('models', exp.models, True), ('comparisons', exp.comparisons, False),
                             ('label_efficiency', exp.label_efficiency, False), ('timings', exp.timings, True), ('patients', allp, False),
                             ('convergence', exp.convergence, False), ('per_seed', exp.per_seed, True)):
         with atomic_path(out/f'{name}.csv') as tmp: df.to_csv(tmp, index=index)
     _write_text(out/'config.json', json.dumps(exp.config, indent=1, default=str))
+
+def _protocol_lines(exp:Experiment, figures:bool) -> list:
+    "The report's head: what ran on what, the data problems, the protocol and the recipes"
+    c = exp.config
     lines = [f"# amlnb experiment — {c['data']}", '',
              f"{c['patients']} patients, {c['cells']} cells, preset `{c['preset']['name']}` ({c['preset']['size']} px), "
              f"device `{c['device']}`, seeds {', '.join(map(str, c['seeds']))}. Methods: {', '.join(c['methods'])}. Config: `config.json`.",
@@ -723,7 +815,12 @@ def _write_report(exp:Experiment, cache:CellCache, out:Path, figures:bool):
     lines += ['- Recipes (every field in the table below, `views.*` being the augmentation\'s arguments, and in `config.json`):']
     lines += [f"  - `{m}`: {describe_recipe(RECIPES[m](**d))}" for m, d in c['recipes'].items()]
     lines += ['', _md(exp.recipe_table(), 3), '']
-    lines += ['## Results (attention-MIL, 5-fold cross-validation, test patients)', '',
+    return lines
+
+def _result_lines(exp:Experiment) -> list:
+    "The report's results: the table, every column, every seed, and whether pretraining converged"
+    t = exp.table
+    lines = ['## Results (attention-MIL, 5-fold cross-validation, test patients)', '',
               'Each metric is computed on each fold\'s test patients, averaged over the folds of a seed, then over the seeds; '
               '± is the sd over seeds × folds; the 95% intervals are bootstrap intervals of that same average (see Protocol for what '
               'they resample). Macro-F1 and balanced accuracy average over the classes (the paper\'s and its peers\' headline metrics); '
@@ -741,8 +838,13 @@ def _write_report(exp:Experiment, cache:CellCache, out:Path, figures:bool):
               'of a model that learned nothing (ln K), DINO\'s teacher entropy and KL(teacher‖student), SwAV\'s share of prototypes in use, '
               'the kNN monitor; and the effective rank (RankMe) of the features MIL trained on. A run is flagged when '
               + ', '.join(f'{k} {v}' for k, v in CONVERGENCE_RULES.items()) + ' (`CONVERGENCE_RULES`); the table above names every '
-              'flagged run in its `converged` column.', '', _md(exp.convergence, 3) if len(exp.convergence) else '(no pretrained encoder)', '',
-              '## Aggregators × encoders', '',
+              'flagged run in its `converged` column.', '', _md(exp.convergence, 3) if len(exp.convergence) else '(no pretrained encoder)', '']
+    return lines
+
+def _comparison_lines(exp:Experiment) -> list:
+    "The report's comparisons: aggregators × encoders, the paired tests, label efficiency and the time per stage"
+    c, eff = exp.config, label_efficiency_table(exp.label_efficiency)
+    lines = ['## Aggregators × encoders', '',
               'Macro-F1 [95% interval] of every model on every encoder\'s features, the same folds and seeds. '
               + ('MIL aggregators (trained by `train_folds` with the schedule above): ' + ', '.join(f'`{a}`' for a in c['aggregators'])
                  + ' (`08b_aggregators`); ' if len(c['aggregators']) > 1 else '')
@@ -766,9 +868,19 @@ def _write_report(exp:Experiment, cache:CellCache, out:Path, figures:bool):
               f"draws per fraction and seed, the same subsets for every method; mean ± sd over draws and seeds:", '',
               _md(_efficiency_grid(eff, exp.methods), 3), '',
               '## Time per stage (seconds, this run; cached stages show the time they took when computed)', '', _md(exp.timings, 1), '']
-    section = None
+    return lines
+
+def _figure_lines(figs:list) -> list:
+    "A section per kind of figure, each figure under its title"
+    lines, section = [], None
     for sec, title, f in figs:
         if sec == 'Summary': continue
         if sec != section: lines += [f"## Figures — {sec}", '']; section = sec
         lines += [f"### {title}", '', f"![{title}]({f})", '']
+    return lines
+
+def _write_report(exp:Experiment, cache:CellCache, out:Path, figures:bool):
+    figs = _figures(exp, cache, out) if figures else []
+    _write_tables(exp, out)
+    lines = _protocol_lines(exp, figures) + _result_lines(exp) + _comparison_lines(exp) + _figure_lines(figs)
     _write_text(out/'report.md', '\n'.join(lines))

@@ -72,6 +72,15 @@ def _patient_dirs(cache:CellCache) -> dict:
     first = cache.index.drop_duplicates('patient_id')
     return {p: Path(path).parent for p, path in zip(first.patient_id, first.path)}
 
+def _files_signature(dirs:dict, files:dict) -> list:
+    "What keys a store of feature files: per patient, its file's name, size and modification time (None where it has none)"
+    sig = []
+    for p in dirs:
+        f = Path(files[p]) if files.get(p) is not None else None
+        st = f.stat() if f is not None and f.is_file() else None
+        sig.append((str(p), f.name if f else None, st.st_size if st else None, st.st_mtime_ns if st else None))
+    return sig
+
 def files_store(cache:CellCache, # the cells
                 files:dict, # patient_id -> its feature file (.npy), row i = image i of its folder
                 name:str, # the row's name (the store folder's prefix)
@@ -82,12 +91,7 @@ def files_store(cache:CellCache, # the cells
     "A FeatureStore of the cells of `cache` whose patients have a usable feature file; the others named and left out"
     if pool not in POOLS: raise ValueError(f"unknown pool {pool!r}; choose one of {', '.join(POOLS)}")
     idx, dirs = cache.index, _patient_dirs(cache)
-    sig = []
-    for p in dirs:
-        f = Path(files[p]) if files.get(p) is not None else None
-        st = f.stat() if f is not None and f.is_file() else None
-        sig.append((str(p), f.name if f else None, st.st_size if st else None, st.st_mtime_ns if st else None))
-    key = hash_key(STORE_VERSION, 'files', cache.key, pool, sig)
+    key = hash_key(STORE_VERSION, 'files', cache.key, pool, _files_signature(dirs, files))
     store_dir = Path(store_dir).expanduser() if store_dir is not None else amlnb_home('features')
     final = store_dir/f"{safe_name(name, 'features')}-{key}"
     with stage_lock(final):             # one process builds, the others wait and reuse (00_core)

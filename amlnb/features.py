@@ -6,6 +6,7 @@ Docs: https://amlnb.github.io/amlnb/features.html.md"""
 
 # %% ../nbs/07_features.ipynb #fb670ec9
 from __future__ import annotations
+from fastcore.basics import patch
 import hashlib, json, os, re, shutil, tempfile, time, warnings
 from pathlib import Path
 import numpy as np
@@ -137,15 +138,16 @@ class FeatureStore:
         "Features (n,D) float32 of `patient_id`'s cells, in the cache's order"
         return self.rows(self.bag_positions(patient_id), l2=l2)
 
-    def check(self,
-              cache:CellCache, # the cells the features are about to be used with
-             ) -> FeatureStore:
-        "Raise a ValueError unless this store was built from exactly the cells of `cache`; returns the store"
-        if cache.key != self.cache_key or len(cache) != len(self):
-            raise ValueError(f"the FeatureStore {self.path.name} does not match this cache: it was built from cache "
-                             f"{self.cache_key} ({len(self)} cells), the cache is {cache.key} ({len(cache)} cells); "
-                             f"run extract_features(encoder, cache) for these cells")
-        return self
+@patch
+def check(self:FeatureStore,
+          cache:CellCache, # the cells the features are about to be used with
+         ) -> FeatureStore:
+    "Raise a ValueError unless this store was built from exactly the cells of `cache`; returns the store"
+    if cache.key != self.cache_key or len(cache) != len(self):
+        raise ValueError(f"the FeatureStore {self.path.name} does not match this cache: it was built from cache "
+                         f"{self.cache_key} ({len(self)} cells), the cache is {cache.key} ({len(cache)} cells); "
+                         f"run extract_features(encoder, cache) for these cells")
+    return self
 
 # %% ../nbs/07_features.ipynb #09bdaafe
 def _forward(encoder:nn.Module, images:np.ndarray, device:torch.device, precision:str, size:int|None=None) -> np.ndarray:

@@ -13,19 +13,15 @@ import numpy as np
 import pandas as pd
 import tifffile
 from PIL import Image, ImageOps
-from .core import BAG_LABELS, METADATA_COLUMNS
+from .core import BAG_LABELS, METADATA_COLUMNS, DataWarning
 
 # %% auto #0
 __all__ = ['Problem', 'ENCODINGS', 'IMAGE_SUFFIXES', 'IGNORED_NAMES', 'IGNORED_SUFFIXES', 'MAX_CELL_PIXELS', 'LAYOUT',
-           'MATEK_CLASSES', 'DataWarning', 'problems_table', 'summarise_problems', 'warn_problems', 'data_warnings',
-           'canonical_bag_label', 'normalise_column', 'read_metadata', 'metadata_rows', 'write_metadata_csv',
-           'image_number', 'list_images', 'ImageTooLarge', 'read_cell', 'cell_rgb', 'write_cell', 'bad_patient_id',
-           'find_metadata', 'load_patients', 'write_quirky_dataset', 'patient_files', 'load_matek']
+           'MATEK_CLASSES', 'problems_table', 'summarise_problems', 'warn_problems', 'canonical_bag_label',
+           'normalise_column', 'read_metadata', 'image_number', 'list_images', 'ImageTooLarge', 'read_cell',
+           'bad_patient_id', 'find_metadata', 'load_patients', 'patient_files', 'load_matek']
 
 # %% ../nbs/02_layout.ipynb #dfea03af
-class DataWarning(UserWarning):
-    "Something in a dataset was skipped, dropped or disagrees with the rest: the summary names it"
-
 Problem = namedtuple('Problem', 'kind where detail')
 Problem.__doc__ = "One thing wrong in a dataset: its `kind`, `where` it is (patient id or file) and a `detail`"
 
@@ -55,14 +51,6 @@ def warn_problems(problems, # a list of `Problem`s; nothing happens when it is e
                  ):
     "Emit one `DataWarning` summarising `problems`"
     if problems: warnings.warn(summarise_problems(problems, title, note), DataWarning, stacklevel=3)
-
-# %% ../nbs/02_layout.ipynb #c4414914
-def data_warnings(f, *args, **kwargs):
-    "The result of `f(*args, **kwargs)` and the messages of the `DataWarning`s it emitted (to check a reader's warnings)"
-    with warnings.catch_warnings(record=True) as ws:
-        warnings.simplefilter('always')
-        res = f(*args, **kwargs)
-    return res, [str(w.message) for w in ws if issubclass(w.category, DataWarning)]
 
 # %% ../nbs/02_layout.ipynb #d72c6caa
 def _label_key(x) -> str: return re.sub(r'[^a-z0-9]', '', str(x).lower())
@@ -185,26 +173,6 @@ def read_metadata(path:str|Path, # metadata.csv or metadata.xlsx
     df.attrs.update(source=str(path), encoding=encoding)
     return df
 
-# %% ../nbs/02_layout.ipynb #f078ac19
-def metadata_rows(patients):
-    "Metadata rows for (patient_id, bag_label, instance_count) triples, with a plausible differential"
-    rows = []
-    for i, (pid, label, count) in enumerate(patients):
-        aml = label != 'control'
-        blasts = f"{40 + i},{i % 9 + 1}" if aml else '0'
-        rest = ['0', '1', '0', '0', f"{30 - i % 7},5", '2', '1', '5', '12', '0', '0', '0']
-        rows.append([pid, str(1 + i % 2), str(40 + i), label, str(count), f"{12 + i},5" if aml else '', blasts, *rest, '100'])
-    return rows
-
-def write_metadata_csv(path, patients, encoding='cp1252', mu_column='leucocytes_per_Â µl', sep=','):
-    "Write metadata as a spreadsheet program might have saved it"
-    cols = [mu_column if c == 'leucocytes_per_µl' else c for c in METADATA_COLUMNS]
-    buf = io.StringIO()
-    w = csv.writer(buf, delimiter=sep, lineterminator='\r\n')
-    w.writerow(cols); w.writerows(metadata_rows(patients))
-    Path(path).write_bytes(buf.getvalue().encode(encoding))
-    return Path(path)
-
 # %% ../nbs/02_layout.ipynb #77bbc44a
 IMAGE_SUFFIXES = ('.tif', '.tiff', '.png', '.jpg', '.jpeg', '.bmp')
 IGNORED_NAMES = ('thumbs.db', 'desktop.ini', '.ds_store')
@@ -302,37 +270,6 @@ def read_cell(path:str|Path, # an image file: TIFF (8/16-bit, RGBA, grey), PNG, 
     if rgb.shape[:2] != (size, size):
         rgb = np.asarray(Image.fromarray(np.ascontiguousarray(rgb)).resize((size, size), Image.Resampling.LANCZOS))
     return np.ascontiguousarray(rgb)
-
-# %% ../nbs/02_layout.ipynb #efdc633d
-def cell_rgb(seed=0, side=48):
-    "A crude cell: a purple disc on a pale pink background"
-    rng = np.random.default_rng(seed)
-    yy, xx = np.mgrid[:side, :side]
-    cy, cx = side / 2 + rng.uniform(-4, 4, 2)
-    r = rng.uniform(0.2, 0.35) * side
-    img = np.empty((side, side, 3), np.uint8)
-    img[:] = (235, 205, 210)
-    img[(yy - cy) ** 2 + (xx - cx) ** 2 < r ** 2] = np.array([110, 60, 150]) + rng.integers(-20, 20, 3)
-    return img
-
-def write_cell(path, kind='rgba', seed=0):
-    "Write a cell image at `path` as `kind` (rgba, rgb, grey, grey16, rgb16, jpeg) or a broken file (empty, truncated, text)"
-    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
-    rgb = cell_rgb(seed)
-    grey = rgb.mean(-1).astype(np.uint8)
-    if kind == 'rgba': Image.fromarray(np.dstack([rgb, np.full(rgb.shape[:2], 255, np.uint8)])).save(path, format='TIFF')
-    elif kind == 'rgb': Image.fromarray(rgb).save(path)
-    elif kind == 'grey': Image.fromarray(grey).save(path, format='TIFF')
-    elif kind == 'grey16': Image.fromarray(grey.astype(np.uint16) * 257).save(path, format='TIFF')
-    elif kind == 'rgb16': tifffile.imwrite(path, rgb.astype(np.uint16) * 257, photometric='rgb')
-    elif kind == 'jpeg': Image.fromarray(rgb).save(path, format='JPEG', quality=95)
-    elif kind == 'empty': path.write_bytes(b'')
-    elif kind == 'text': path.write_text('this is not an image\n')
-    elif kind == 'truncated':
-        write_cell(path, 'rgba', seed)
-        path.write_bytes(path.read_bytes()[:int(path.stat().st_size * 0.6)])
-    else: raise ValueError(kind)
-    return path
 
 # %% ../nbs/02_layout.ipynb #10d5ef4d
 LAYOUT = "<root>/data/<bag_label>/<patient_id>/image_<N>.tif and <root>/metadata.csv (or metadata.xlsx)"
@@ -435,35 +372,6 @@ def load_patients(root:str|Path, # dataset root holding data/ and metadata.csv (
     patients.attrs.update(root=str(root), metadata=str(meta_path), problems=problems)
     warn_problems(problems, f"load_patients({root})", f"{len(dropped)} patient(s) dropped: {', '.join(dropped)}" if dropped else '')
     return patients
-
-# %% ../nbs/02_layout.ipynb #2641951e
-def write_quirky_dataset(root):
-    "A 7-patient dataset in the real layout with the quirks real downloads have; returns its root"
-    root = Path(root); data = root/'data'
-    # control/AAA: RGBA TIFFs and a PNG, N up to 10 (sorting), Windows and macOS litter, a stray note
-    for i, (n, kind, ext) in enumerate([(0, 'rgba', 'tif'), (1, 'rgba', 'tif'), (2, 'rgb', 'png'), (10, 'rgba', 'tif')]):
-        write_cell(data/'control'/'AAA'/f'image_{n}.{ext}', kind, seed=i)
-    (data/'control'/'AAA'/'Thumbs.db').write_bytes(b'\x00' * 64)
-    (data/'control'/'AAA'/'.DS_Store').write_bytes(b'\x00' * 64)
-    (data/'control'/'AAA'/'notes.txt').write_text('smear re-stained')
-    # NPM1/BBB: greyscale, 16-bit grey, 16-bit RGB, a JPEG, a zero-byte file, precomputed features
-    for n, kind, ext in [(0, 'grey', 'tif'), (1, 'grey16', 'tif'), (2, 'rgb16', 'tif'), (3, 'jpeg', 'jpg'), (4, 'empty', 'tif')]:
-        write_cell(data/'NPM1'/'BBB'/f'image_{n}.{ext}', kind, seed=10 + n)
-    np.save(data/'NPM1'/'BBB'/'fnl34_bn_features_layer_7.npy', np.zeros((4, 512, 5, 5), np.float32))
-    # PML_RARA/CCC: a truncated TIFF and a text file called image_7.tif; metadata says 6 images
-    for n, kind in [(0, 'rgba'), (1, 'truncated'), (2, 'rgba'), (7, 'text')]:
-        write_cell(data/'PML_RARA'/'CCC'/f'image_{n}.tif', kind, seed=20 + n)
-    # RUNX1_RUNX1T1/DDD: a folder with nothing but Thumbs.db
-    (data/'RUNX1_RUNX1T1'/'DDD').mkdir(parents=True)
-    (data/'RUNX1_RUNX1T1'/'DDD'/'Thumbs.db').write_bytes(b'\x00' * 64)
-    # CBFB_MYH11/FFF: a folder the metadata does not list
-    for n in range(2): write_cell(data/'CBFB_MYH11'/'FFF'/f'image_{n}.tif', 'rgba', seed=30 + n)
-    # control/GGG: the metadata says NPM1
-    for n in range(2): write_cell(data/'control'/'GGG'/f'image_{n}.tif', 'rgba', seed=40 + n)
-    # metadata: cp1252, mangled µ, decimal commas, empty fields; EEE has no folder
-    write_metadata_csv(root/'metadata.csv', [('AAA', 'control', 4), ('BBB', 'NPM1', 5), ('CCC', 'PML_RARA', 6),
-                                             ('DDD', 'RUNX1_RUNX1T1', 0), ('EEE', 'CBFB_MYH11', 9), ('GGG', 'NPM1', 2)])
-    return root
 
 # %% ../nbs/02_layout.ipynb #8ac22f22
 def patient_files(patients:pd.DataFrame, # from `load_patients`

@@ -6,6 +6,7 @@ Docs: https://amlnb.github.io/amlnb/losses.html.md"""
 
 # %% ../nbs/04_losses.ipynb #2b4cd7a9
 from __future__ import annotations
+from fastcore.basics import patch
 import math, warnings
 import torch
 import torch.nn as nn
@@ -179,18 +180,6 @@ class DINOLoss(nn.Module):
         with _autocast_off(teacher_out):
             return F.softmax((teacher_out.detach().float() - self.center.float()) / teacher_temp, dim=-1)
 
-    @torch.no_grad()
-    def update_center(self,
-                      teacher_out:Tensor, # stacked teacher outputs, (T, B, D)
-                     ):
-        "Move the centre towards the mean teacher output of this batch (of all processes)"
-        batch_center = teacher_out.float().mean(dim=(0, 1), keepdim=True)
-        w = world()[1]
-        if w > 1:
-            dist.all_reduce(batch_center)
-            batch_center /= w
-        self.center.mul_(self.center_momentum).add_(batch_center.to(self.center.dtype), alpha=1 - self.center_momentum)
-
     def forward(self,
                 teacher_out:list[Tensor], # teacher outputs of the global crops, each (B, D)
                 student_out:list[Tensor], # student outputs of all crops, global crops first, each (B, D)
@@ -213,3 +202,16 @@ class DINOLoss(nn.Module):
             loss = cross_entropy[~same_crop].mean()
         if self.training: self.update_center(t)
         return loss
+
+@patch
+@torch.no_grad()
+def update_center(self:DINOLoss,
+                  teacher_out:Tensor, # stacked teacher outputs, (T, B, D)
+                 ):
+    "Move the centre towards the mean teacher output of this batch (of all processes)"
+    batch_center = teacher_out.float().mean(dim=(0, 1), keepdim=True)
+    w = world()[1]
+    if w > 1:
+        dist.all_reduce(batch_center)
+        batch_center /= w
+    self.center.mul_(self.center_momentum).add_(batch_center.to(self.center.dtype), alpha=1 - self.center_momentum)

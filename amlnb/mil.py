@@ -500,57 +500,47 @@ class _Bags:
         self.y, self.row = torch.as_tensor(self.ds.labels), {p: i for i, p in enumerate(self.ds.patients)}
     def rows(self, patients) -> np.ndarray: return np.array([self.row[p] for p in patients], dtype=np.int64)
 
-def train_folds(jobs:list, # (fold, FeatureStore, seed) per model: a Fold of `patient_splits` with its store and MIL seed
-                preset:str|Preset='demo', # MIL epochs, patience, lr
-                device=None, # where to train (default: cuda, then mps, then cpu)
-                bs:int|None=None, # bags per batch (default: the preset's `mil_bs`)
-                per_class_attention:bool=True, # one attention column per class (SCEMILA; 'attention' only)
-                hidden:int=128, # cell embedding size in the attention model
-                classes=BAG_LABELS, # the bag classes
-                standardize:bool=True, # z-score each feature with the model's training cells' mean and std
-                precision:str='auto', # 'auto' (bf16 on a CPU with bf16 units, else fp32), 'fp32' or 'bf16'
-                aggregator='attention', # the MIL model, the same for every job: 'attention', or a factory (`amlnb.aggregators.Aggregator`)
-               ) -> list:
-    "Train one MIL model per job side by side, each with its own early stopping; a `FoldResult` per job, in order"
-    p, device = get_preset(preset), get_device(device)
-    bs, sgd = bs or p.mil_bs, p.mil_optimizer == 'sgd'
-    if not jobs: return []
-    dtype, C, bags = mil_precision(precision, device), len(classes), {}
-    data, models = [], []
+def _fold_jobs(jobs:list, classes, aggregator, hidden:int, per_class_attention:bool, standardize:bool, device) -> tuple:
+    "(per-job data: fold, bags, train/valid/test rows, standardiser, sampling rng; the seeded models; the aggregator's name)"
+    bags, data, models = {}, [], []
     for fold, store, seed in jobs:
         if id(store) not in bags: bags[id(store)] = _Bags(store, classes)   # every bag of a store padded once, shared by its jobs
         b = bags[id(store)]
         seed_everything(seed, device=device)
-        model, name = mil_model(aggregator, store.features.shape[1], C, hidden=hidden, per_class_attention=per_class_attention)
+        model, name = mil_model(aggregator, store.features.shape[1], len(classes), hidden=hidden, per_class_attention=per_class_attention)
         models.append(model.to(device))
         tr, va, te = (b.rows(pats) for pats in (fold.train, fold.valid, fold.test))
         cells = b.X[tr][b.mask[tr]]
         mu, sd = standardizer(cells) if standardize else (torch.zeros(1), torch.ones(1))
         data.append(dict(fold=fold, bags=b, tr=tr, va=va, te=te, mu=mu, sd=sd, rng=np.random.default_rng(seed)))
-    M, template = len(jobs), copy.deepcopy(models[0]).cpu()
-    stack = MILStack(models)
-    opt = StackedSGD(stack.params, p.mil_lr) if sgd else StackedAdam(stack.params, p.mil_lr)
+    return data, models, name
+
+def _stacked_batch(data:list, models:np.ndarray, rows:list, N:int, device) -> tuple:
+    "(X (m,B,N,D) standardised per model, mask, y: -100 on the filler bags of a model with fewer bags) for the given models' rows"
+    B, Xs, masks, ys = max(max(len(r) for r in rows), 1), [], [], []
+    for i, r in zip(models, rows):
+        d, b = data[i], data[i]['bags']
+        fill = np.concatenate([r, np.full(B - len(r), r[0] if len(r) else 0, dtype=np.int64)])   # real bags as filler: finite, ignored
+        x, m = b.X[fill], b.mask[fill]
+        if x.shape[1] < N: x, m = F.pad(x, (0, 0, 0, N - x.shape[1])), F.pad(m, (0, N - m.shape[1]))
+        Xs.append((x - d['mu']) / d['sd']); masks.append(m)
+        ys.append(torch.cat([b.y[r], torch.full((B - len(r),), -100, dtype=torch.long)]))
+    return torch.stack(Xs).to(device), torch.stack(masks).to(device), torch.stack(ys).to(device)
+
+def _stacked_losses(stack:MILStack, models:np.ndarray, X, mask, y, device, dtype) -> tuple:
+    "Each given model's summed cross-entropy over its bags, and its number of bags; only these models are computed"
+    with torch.autocast(device.type, dtype=dtype, enabled=dtype is not None):
+        logits, _ = stack(X, mask, models)
+    ce = F.cross_entropy(logits.float().flatten(0, 1), y.flatten(), reduction='none', ignore_index=-100).view(y.shape)
+    return ce.sum(1), (y >= 0).sum(1)
+
+def _fit_stacked(stack:MILStack, opt, data:list, p:Preset, bs:int, C:int, device, dtype) -> tuple:
+    "Train every model of `stack` epoch by epoch until each one's patience runs out; (history, Patience) per model, best weights loaded"
+    M, sgd = len(data), p.mil_optimizer == 'sgd'
     n_train = np.array([len(d['tr']) for d in data])
-    steps = np.ceil(n_train / bs).astype(int)
-    N = max(d['bags'].X.shape[1] for d in data)
-    def batch(models:np.ndarray, rows:list) -> tuple:
-        "(X (m,B,N,D) standardised per model, mask, y: -100 on the filler bags of a model with fewer bags) for the given models' rows"
-        B, Xs, masks, ys = max(max(len(r) for r in rows), 1), [], [], []
-        for i, r in zip(models, rows):
-            d, b = data[i], data[i]['bags']
-            fill = np.concatenate([r, np.full(B - len(r), r[0] if len(r) else 0, dtype=np.int64)])   # real bags as filler: finite, ignored
-            x, m = b.X[fill], b.mask[fill]
-            if x.shape[1] < N: x, m = F.pad(x, (0, 0, 0, N - x.shape[1])), F.pad(m, (0, N - m.shape[1]))
-            Xs.append((x - d['mu']) / d['sd']); masks.append(m)
-            ys.append(torch.cat([b.y[r], torch.full((B - len(r),), -100, dtype=torch.long)]))
-        return torch.stack(Xs).to(device), torch.stack(masks).to(device), torch.stack(ys).to(device)
-    def losses(models, X, mask, y):
-        "Each given model's summed cross-entropy over its bags, and its number of bags; only these models are computed"
-        with torch.autocast(device.type, dtype=dtype, enabled=dtype is not None):
-            logits, _ = stack(X, mask, models)
-        ce = F.cross_entropy(logits.float().flatten(0, 1), y.flatten(), reduction='none', ignore_index=-100).view(y.shape)
-        n = (y >= 0).sum(1)
-        return ce.sum(1), n
+    steps, N = np.ceil(n_train / bs).astype(int), max(d['bags'].X.shape[1] for d in data)
+    batch = lambda models, rows: _stacked_batch(data, models, rows, N, device)
+    losses = lambda models, X, mask, y: _stacked_losses(stack, models, X, mask, y, device, dtype)
     patience = [Patience(p.mil_patience) for _ in range(M)]
     best = {k: v.detach().clone() for k, v in stack.params.items()}
     training, history = np.ones(M, bool), [[] for _ in range(M)]
@@ -579,6 +569,27 @@ def train_folds(jobs:list, # (fold, FeatureStore, seed) per model: a Fold of `pa
             elif patience[i].stop: training[i] = False
     with torch.no_grad():
         for k, v in stack.params.items(): v.copy_(best[k])
+    return history, patience
+
+def train_folds(jobs:list, # (fold, FeatureStore, seed) per model: a Fold of `patient_splits` with its store and MIL seed
+                preset:str|Preset='demo', # MIL epochs, patience, lr
+                device=None, # where to train (default: cuda, then mps, then cpu)
+                bs:int|None=None, # bags per batch (default: the preset's `mil_bs`)
+                per_class_attention:bool=True, # one attention column per class (SCEMILA; 'attention' only)
+                hidden:int=128, # cell embedding size in the attention model
+                classes=BAG_LABELS, # the bag classes
+                standardize:bool=True, # z-score each feature with the model's training cells' mean and std
+                precision:str='auto', # 'auto' (bf16 on a CPU with bf16 units, else fp32), 'fp32' or 'bf16'
+                aggregator='attention', # the MIL model, the same for every job: 'attention', or a factory (`amlnb.aggregators.Aggregator`)
+               ) -> list:
+    "Train one MIL model per job side by side, each with its own early stopping; a `FoldResult` per job, in order"
+    p, device = get_preset(preset), get_device(device)
+    if not jobs: return []
+    dtype = mil_precision(precision, device)
+    data, models, name = _fold_jobs(jobs, classes, aggregator, hidden, per_class_attention, standardize, device)
+    template, stack = copy.deepcopy(models[0]).cpu(), MILStack(models)
+    opt = StackedSGD(stack.params, p.mil_lr) if p.mil_optimizer == 'sgd' else StackedAdam(stack.params, p.mil_lr)
+    history, patience = _fit_stacked(stack, opt, data, p, bs or p.mil_bs, len(classes), device, dtype)
     out = []
     for i, d in enumerate(data):
         model, b = stack.model(i, template).to(device), d['bags']

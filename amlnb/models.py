@@ -17,7 +17,7 @@ from .core import atomic_path
 
 # %% auto #0
 __all__ = ['STEMS', 'ResNetEncoder', 'to_channels_last', 'SmallMapConv2d', 'small_map_convs', 'ssl_head', 'save_encoder',
-           'load_encoder', 'encoder_throughput']
+           'load_encoder']
 
 # %% ../nbs/05_models.ipynb #1f5f32bd
 STEMS = ('imagenet', 'small')
@@ -130,19 +130,3 @@ def load_encoder(path:str|Path, map_location='cpu') -> ResNetEncoder:
         raise ValueError(f"{path} does not match a resnet18 encoder with stem {ckpt['stem']!r}: missing {missing[:5]}, unexpected {unexpected[:5]}")
     enc.meta = ckpt['meta']
     return enc
-
-# %% ../nbs/05_models.ipynb #a9bdfec8
-def encoder_throughput(encoder:nn.Module, size:int, bs:int=64, steps:int=3, backward:bool=True, device='cpu') -> float:
-    "Images per second through `encoder` (forward, and backward when `backward`) at `size` px"
-    encoder = encoder.to(device).train(backward)
-    x = torch.randn(bs, 3, size, size, device=device)
-    def step():
-        with torch.set_grad_enabled(backward):
-            out = encoder(x)
-            if backward: out.float().pow(2).mean().backward()
-    step()                                   # warm-up
-    if device != 'cpu' and torch.cuda.is_available(): torch.cuda.synchronize()
-    t0 = time.perf_counter()
-    for _ in range(steps): step()
-    if device != 'cpu' and torch.cuda.is_available(): torch.cuda.synchronize()
-    return bs * steps / (time.perf_counter() - t0)

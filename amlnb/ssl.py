@@ -19,6 +19,7 @@ from fastai.learner import ValueMetric, save_model, load_model
 from fastai.torch_core import rank_distrib, distrib_barrier
 from fastai.data.core import DataLoaders
 from fastai.callback.core import Callback
+from fastcore.basics import AttrDict
 from .core import get_device, get_preset, seed_everything, amlnb_home, atomic_path, hash_key, Preset, world, inference_autocast, stage_lock
 from .core import file_digest, manifest_problem, CacheWarning
 from .synth import make_synth_dataset, make_synth_matek
@@ -36,8 +37,8 @@ from .dino import *
 # %% auto #0
 __all__ = ['TRAIN_VERSION', 'TRAIN_CODE', 'TRAINING_MODULES', 'CONVERGENCE_RULES', 'embed', 'knn_predict', 'knn_accuracy',
            'embed_shared', 'KNNMonitor', 'training_code_digest', 'feature_size', 'probe_label', 'probe_patients',
-           'is_synth', 'synth_data', 'labelled_cells', 'companion_cells', 'supervised_cells', 'pretrain',
-           'evaluate_encoder', 'effective_rank', 'convergence']
+           'is_synth', 'synth_data', 'labelled_cells', 'companion_cells', 'supervised_cells', 'pretrain_inputs',
+           'pretrain', 'evaluate_encoder', 'effective_rank', 'convergence']
 
 # %% ../nbs/06d_pretrain.ipynb #d44a86f1
 @torch.no_grad()
@@ -136,8 +137,9 @@ class KNNMonitor(Callback):
 # %% ../nbs/06d_pretrain.ipynb #39722878
 TRAIN_VERSION = 2                 # the version of the code that trains encoders: part of every encoder's key
 TRAIN_CODE = {1: None,            # (before the version was recorded)
-              2: '36f19fab0c95cc4e'}   # digest of the training code at each version (`training_code_digest`); version 2's entry
-                                       # updated when the stain constants and blur moved to 00_core: the same numbers, the same encoders
+              2: '7f512fcd7f0738ea'}   # digest of the training code at each version (`training_code_digest`); version 2's entry
+                                       # updated on purpose when the stain constants and blur moved to 00_core and when `pretrain`
+                                       # was cut into named steps taking cells and a recipe: the same numbers, the same encoders
 TRAINING_MODULES = ('augment', 'losses', 'models', 'learner', 'simclr', 'swav', 'dino')
 
 def training_code_digest() -> str:
@@ -145,7 +147,7 @@ def training_code_digest() -> str:
     import importlib, amlnb.ssl as ssl
     h = hashlib.sha256()
     for name in TRAINING_MODULES: h.update(inspect.getsource(importlib.import_module(f'amlnb.{name}')).encode())
-    for f in (ssl.pretrain, ssl._pretrain_dls, ssl._Checkpoint, ssl._rng_state, ssl._set_rng_state): h.update(inspect.getsource(f).encode())
+    for f in (ssl.pretrain, ssl._encoder_config, ssl._pretrain_learner, ssl._fit_resuming, ssl._pretrain_dls, ssl._Checkpoint, ssl._rng_state, ssl._set_rng_state): h.update(inspect.getsource(f).encode())
     return h.hexdigest()[:16]
 
 def feature_size(recipe:Recipe, # the encoder's recipe
@@ -154,7 +156,7 @@ def feature_size(recipe:Recipe, # the encoder's recipe
     "Cell side in px at which an encoder of `recipe` is judged (features, kNN): the preset's choice for its method, else the view size"
     return int(preset.feature_sizes.get(recipe.method, recipe.size))
 
-# %% ../nbs/06d_pretrain.ipynb #cd96719c
+# %% ../nbs/06d_pretrain.ipynb #59c1a210
 def probe_label(cache:CellCache) -> str:
     "The label a kNN probe votes on: the generator's fine cell type where known (SynthAML's companion), else the class"
     return 'synth_type' if 'synth_type' in cache.index and cache.index.synth_type.notna().all() else 'cell_type'
@@ -205,6 +207,30 @@ def supervised_cells(data, supervised_data, p:Preset, progress:bool=False) -> Ce
     raise ValueError("the supervised baseline trains on labelled single cells of other patients (the Matek layout, "
                      "<root>/<CLASS>/<CLASS>_NNNN.tiff); pass supervised_data= (amlnb-run --supervised-data PATH)")
 
+
+def pretrain_inputs(method:str, # one of METHODS
+                    data=None, # the evaluation set: a dataset root (real layout), its CellCache, or None for the preset's SynthAML
+                    preset:str|Preset='tiny', # preset: cell size, SSL schedule and recipe choices
+                    recipe:Recipe|dict|None=None, # the recipe, or fields to change in the preset's (`get_recipe`)
+                    supervised_data=None, # labelled cells of other patients in the Matek layout, for 'supervised' (default: SynthAML's companion)
+                    monitor:bool=True, # a kNN monitor on the labelled set's probe patients, where there is one
+                    progress:bool=False, # bars while a dataset is generated or read
+                    **overrides, # preset fields to override (size, ssl_epochs, ssl_batch_size, ssl_lr, stem, ...)
+                   ) -> AttrDict:
+    "The arguments of `pretrain` for `method` on a preset's data: `cells` (None for 'random'), `recipe`, `monitor` (cells) and its size, `num_workers`"
+    if method not in METHODS: raise ValueError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
+    p = get_preset(preset, **overrides)
+    r = recipe if isinstance(recipe, Recipe) else get_recipe(method, p, **(recipe or {}))
+    if r.method != method: raise ValueError(f"the recipe is {r.method!r}'s, not {method!r}'s")
+    cells = (None if method == 'random' else supervised_cells(data, supervised_data, p, progress) if method == 'supervised'
+             else _cells(data, p, progress))
+    probe = None
+    if monitor and method != 'random':      # labelled cells of patients no encoder trains on: the labelled set itself, or SynthAML's companion
+        probe = cells if method == 'supervised' else (companion_cells(p) if is_synth(data) else None)
+        if probe is not None and 'role' not in probe.index: probe = None
+    return AttrDict(cells=cells, recipe=r, monitor=probe, monitor_size=feature_size(r, p), num_workers=p.num_workers)
+
+# %% ../nbs/06d_pretrain.ipynb #0745f19d
 def _pretrain_dls(cache:CellCache, pos:np.ndarray, label:str|None, r:Recipe, seed:int, num_workers:int, device) -> DataLoaders:
     "DataLoaders over the cells at `pos`; the validation set is a small sample of them (a training loss, for sanity)"
     idx = cache.index
@@ -285,79 +311,92 @@ def _mismatch(saved:dict, wanted:dict, prefix:str='') -> list:
         elif a != b: out.append(f"{prefix}{k}")
     return out
 
-def pretrain(method:str, # one of METHODS
-             data=None, # the evaluation set: a dataset root (real layout), its CellCache, or None for the preset's SynthAML
-             preset:str|Preset='tiny', # preset: cell size, SSL schedule and recipe choices
+# %% ../nbs/06d_pretrain.ipynb #0c181196
+def _encoder_config(cells:CellCache|None, r:Recipe, seed:int, exclude_patients) -> dict:
+    "What an encoder's key hashes: method, recipe, the cells' fingerprint, seed, the patients left out, `TRAIN_VERSION` ('random': stem and seed)"
+    if r.method == 'random': return dict(method=r.method, stem=r.stem, seed=seed, train=TRAIN_VERSION)
+    excluded = sorted(set(exclude_patients or [])) if r.method != 'supervised' else []   # supervised trains on other patients
+    return dict(method=r.method, recipe=json_like(r.as_dict()), data=cells.key, seed=seed, exclude=excluded, train=TRAIN_VERSION)
+
+def _finished(final:Path, key:str, config:dict) -> bool:
+    "Whether `final` holds the finished encoder of `key` (sealing it if it lacks a manifest); a damaged one is named and removed, another's refused"
+    damaged = _encoder_problem(final) if final.exists() else None
+    if damaged:
+        warnings.warn(f"encoder {final.parent.name}: {damaged}; pretraining it again", CacheWarning)
+        for f in (final, final.with_suffix('.json')): f.unlink(missing_ok=True)
+    if not final.exists(): return False
+    saved = load_encoder(final).meta
+    if saved.get('key') != key:
+        raise ValueError(f"{final} holds an encoder made with other settings ({', '.join(_mismatch(saved.get('config', {}), config)) or 'an older format'}); "
+                         "remove it or choose another folder")
+    if not final.with_suffix('.json').exists() and not rank_distrib(): _seal_encoder(final)
+    return True
+
+def _pretrain_learner(cells:CellCache, r:Recipe, config:dict, seed:int, device, monitor:CellCache|None, monitor_size:int|None,
+                      num_workers:int, compile:bool):
+    "The learner of `r` on the cells it may see (a labelled set's `train` patients; none of `config['exclude']`), with its kNN monitor"
+    idx = cells.index
+    keep = np.ones(len(idx), bool)
+    if r.method == 'supervised' and 'role' in idx: keep &= (idx.role == 'train').to_numpy()
+    if config['exclude']: keep &= ~idx.patient_id.isin(config['exclude']).to_numpy()
+    dls = _pretrain_dls(cells, np.flatnonzero(keep), 'cell_type' if r.method == 'supervised' else None, r, seed, num_workers, device)
+    knn = None
+    if monitor is not None and 'role' in monitor.index:
+        knn = KNNMonitor.from_cache(monitor, *probe_patients(monitor), label=probe_label(monitor), seed=seed, size=monitor_size or r.size)
+    return ssl_learner(dls, r, monitor=knn, compile=compile)
+
+def _fit_resuming(learn, r:Recipe, folder:Path, device, cbs, progress:bool) -> _Checkpoint:
+    "Fit `learn` to `r.epochs`, from the last intact checkpoint in `folder` if there is one; returns the checkpointer (its history)"
+    start, history, state = 0, [], _checkpoint(folder)
+    if state is not None:
+        learn.create_opt()
+        load_model(folder/state['weights'], learn.model, learn.opt, device=device, weights_only=True)
+        start, history = state['epoch'] + 1, state['history']
+        _set_rng_state(learn, state['rng'])
+    ckpt = _Checkpoint(folder, start, history)
+    fit = learn.fit_one_cycle if r.schedule == 'one_cycle' else learn.fit_flat_cos
+    with warnings.catch_warnings():
+        warnings.filterwarnings('ignore', message='.*weight_norm.*')
+        with (learn.no_bar() if not progress else nullcontext()), (learn.no_logging() if not progress else nullcontext()):
+            if start < r.epochs: fit(r.epochs, r.peak_lr, start_epoch=start, cbs=[ckpt] + list(cbs or []))
+    return ckpt
+
+# %% ../nbs/06d_pretrain.ipynb #e38f1597
+def pretrain(cells:CellCache|None, # what it trains on (`pretrain_inputs`): the evaluation set (label-free methods), labelled cells of other patients ('supervised'), None ('random')
+             recipe:Recipe, # the method and how it trains (`get_recipe`)
              seed:int=42, # seed of the initialisation, the views and the order of batches
              device=None, # where to train (default: cuda, then mps, then cpu)
              out:str|Path|None=None, # folder for the encoder and checkpoints (default: under amlnb_home('encoders'), by key)
-             recipe:Recipe|dict|None=None, # the recipe, or fields to change in the preset's (`get_recipe`)
-             supervised_data=None, # labelled cells of other patients in the Matek layout, for 'supervised' (default: SynthAML's companion)
-             exclude_patients=(), # patients of `data` whose cells pretraining must not see (a fold's test patients)
-             monitor:bool=True, # kNN monitor on the labelled set's probe patients, where it has them
+             exclude_patients=(), # patients of `cells` pretraining must not see (a fold's test patients)
+             monitor:CellCache|None=None, # labelled cells with probe patients: a kNN accuracy after every epoch (not part of the key)
+             monitor_size:int|None=None, # cell side in px the monitor judges at (`feature_size`); None: the view size
+             num_workers:int=0, # loader processes
              progress:bool=True, # fastai progress bars
              cbs:list|None=None, # extra fastai callbacks for the fit
              compile:bool=False, # `torch.compile` the encoder (speed only: not part of the key)
-             **overrides, # preset fields to override (size, ssl_epochs, ssl_batch_size, ssl_lr, stem, ...)
             ) -> Path:
-    "Pretrain (or build, for 'random') an encoder; returns the path of the saved encoder, reusing a finished one"
-    if method not in METHODS: raise ValueError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
-    p = get_preset(preset, **overrides)
+    "Pretrain (or build, for 'random') an encoder of `recipe` on `cells`; returns the path of the saved encoder, reusing a finished one"
+    if not isinstance(recipe, Recipe): raise TypeError(f"pretrain takes a Recipe (`get_recipe`), not {type(recipe).__name__}")
+    method = recipe.method
+    if method != 'random' and not isinstance(cells, CellCache): raise TypeError(f"{method} pretrains on a CellCache (`pretrain_inputs`)")
     device = get_device(device)
-    r = recipe if isinstance(recipe, Recipe) else get_recipe(method, p, **(recipe or {}))
-    if r.method != method: raise ValueError(f"the recipe is {r.method!r}'s, not {method!r}'s")
-    r = resolve_precision(r, device)
-    if method == 'random': config, cache = dict(method=method, stem=r.stem, seed=seed, train=TRAIN_VERSION), None
-    else:
-        cache = supervised_cells(data, supervised_data, p, progress) if method == 'supervised' else _cells(data, p, progress)
-        excluded = sorted(set(exclude_patients or [])) if method != 'supervised' else []
-        config = dict(method=method, recipe=json_like(r.as_dict()), data=cache.key, seed=seed, exclude=excluded, train=TRAIN_VERSION)
+    r = resolve_precision(recipe, device)
+    config = _encoder_config(cells, r, seed, exclude_patients)
     key = hash_key(config)
     folder = Path(out) if out is not None else amlnb_home('encoders')/f"{method}-{key}"
     final = folder/'encoder.pth'
     with stage_lock(folder):             # one process builds, the others wait and reuse (00_core)
-        damaged = _encoder_problem(final) if final.exists() else None
-        if damaged:
-            warnings.warn(f"encoder {folder.name}: {damaged}; pretraining it again", CacheWarning)
-            for f in (final, final.with_suffix('.json')): f.unlink(missing_ok=True)
-        if final.exists():
-            saved = load_encoder(final).meta
-            if saved.get('key') != key:
-                raise ValueError(f"{final} holds an encoder made with other settings ({', '.join(_mismatch(saved.get('config', {}), config)) or 'an older format'}); "
-                                 "remove it or choose another folder")
-            if not final.with_suffix('.json').exists() and not rank_distrib(): _seal_encoder(final)
-            return final
+        if _finished(final, key, config): return final
         folder.mkdir(parents=True, exist_ok=True)
         seed_everything(seed, device=device)
         meta = dict(method=method, key=key, config=config, recipe=config.get('recipe', dict(stem=r.stem)), seed=seed)
         if method == 'random': return _seal_encoder(save_encoder(ResNetEncoder(r.stem), final, **meta))
-        idx = cache.index
-        keep = np.ones(len(idx), bool)
-        if method == 'supervised' and 'role' in idx: keep &= (idx.role == 'train').to_numpy()
-        if config['exclude']: keep &= ~idx.patient_id.isin(config['exclude']).to_numpy()
-        dls = _pretrain_dls(cache, np.flatnonzero(keep), 'cell_type' if method == 'supervised' else None, r, seed, p.num_workers, device)
-        knn = None
-        if monitor:
-            probe = cache if method == 'supervised' else (companion_cells(p) if is_synth(data) else None)
-            if probe is not None and 'role' in probe.index:
-                knn = KNNMonitor.from_cache(probe, *probe_patients(probe), label=probe_label(probe), seed=seed, size=feature_size(r, p))
-        learn = ssl_learner(dls, r, monitor=knn, compile=compile)
+        learn = _pretrain_learner(cells, r, config, seed, device, monitor, monitor_size, num_workers, compile)
         learn.path = folder
-        start, history, state = 0, [], _checkpoint(folder)
-        if state is not None:
-            learn.create_opt()
-            load_model(folder/state['weights'], learn.model, learn.opt, device=device, weights_only=True)
-            start, history = state['epoch'] + 1, state['history']
-            _set_rng_state(learn, state['rng'])
-        ckpt = _Checkpoint(folder, start, history)
-        fit = learn.fit_one_cycle if r.schedule == 'one_cycle' else learn.fit_flat_cos
-        with warnings.catch_warnings():
-            warnings.filterwarnings('ignore', message='.*weight_norm.*')
-            with (learn.no_bar() if not progress else nullcontext()), (learn.no_logging() if not progress else nullcontext()):
-                if start < r.epochs: fit(r.epochs, r.peak_lr, start_epoch=start, cbs=[ckpt] + list(cbs or []))
+        ckpt = _fit_resuming(learn, r, folder, device, cbs, progress)
         if not rank_distrib():                                    # several processes: rank 0 writes, the others wait
             _seal_encoder(save_encoder(learn.model.backbone.cpu(), final, **meta, history=ckpt.history,
-                                       metric_names=list(learn.recorder.metric_names[1:-1]), collapse_loss=r.collapse_loss(dls.c)))
+                                       metric_names=list(learn.recorder.metric_names[1:-1]), collapse_loss=r.collapse_loss(learn.dls.c)))
             for f in [folder/'last.json', *folder.glob('epoch-*.pth')]: f.unlink(missing_ok=True)
         distrib_barrier()
         return final

@@ -237,8 +237,8 @@ def _count(g, n, lo, hi, cap):
     k = torch.randint(lo, hi + 1, (n,), generator=g)
     return torch.arange(cap)[None] < k[:, None]
 
-def _sample_type(P, idx, s, g):
-    "Fill rows `idx` of the parameters `P` from the type spec `s`"
+def _sample_nucleus(P, idx, s, g) -> tuple:
+    "Fill the size, chromatin and nucleus rows `idx` of the parameters `P` from the type spec `s`; (R, nucleus radius, lobe centres)"
     n = len(idx)
     R = _u(g, (n,), *s['diam']) / 2
     rn = R * _u(g, (n,), *s['nc'])
@@ -288,6 +288,11 @@ def _sample_type(P, idx, s, g):
         if kind == 'bilobed': P['bridge'][idx] = True
         else: P['lobe_k'][idx] = 0.9
     P['lobe_xy'][idx], P['lobe_r'][idx], P['lobe_on'][idx] = xy, r, on
+    return R, rn, xy
+
+def _sample_inclusions(P, idx, s, g, R, rn, xy):
+    "Fill the cytoplasm, granule, nucleoli, Auer rod and vacuole rows `idx` of `P` from the type spec `s`"
+    n = len(idx)
     col, dens = s['cyto']
     P['cyto_col'][idx] = _od(col)
     P['cyto_dens'][idx] = _u(g, (n,), *dens)
@@ -320,33 +325,26 @@ def _sample_type(P, idx, s, g):
         P['vac_xy'][idx] = torch.stack([d * torch.cos(a), d * torch.sin(a)], -1)
         P['vac_r'][idx] = _u(g, (n, MAX_VACUOLES), 0.35, 0.8)
 
+def _sample_type(P, idx, s, g):
+    "Fill rows `idx` of the parameters `P` from the type spec `s`: the nucleus first, then what surrounds it (one random stream, in that order)"
+    _sample_inclusions(P, idx, s, g, *_sample_nucleus(P, idx, s, g))
+
 # %% ../nbs/01_synth.ipynb #97e4a69b
-def render_cells(types:list|str, # cell type of each image (see `CELL_TYPES`)
-                 size:int=64, # output side in px
-                 g:int|torch.Generator=0, # seed or random stream
-                 stain:dict|None=None, # per-image stain profile of either family (`sample_stain`); None: the reference stain
-                 supersample:int|None=None, # canvas = size * supersample; None: at least 128 px
-                 rbc:bool=True, # draw red blood cells in the background
-                ) -> torch.Tensor:
-    "Draw one centred white blood cell per type on a smear background -> uint8 (B,size,size,3)"
-    g = torch.Generator().manual_seed(g) if isinstance(g, int) else g
-    if isinstance(types, str): types = [types]
-    B = len(types)
-    P = _sample_params(types, g)
-    stain = stain or neutral_stain(B)
-    supersample = supersample or max(1, math.ceil(128 / size))
+def _canvas(size:int, supersample:int) -> tuple:
+    "(x, y) coordinates in µm of every canvas pixel, (1,res,res) each, the canvas side `res` and the edge softness `w` (µm)"
     res = size * supersample
     px = UM / res                                    # µm per canvas pixel
     c = (torch.arange(res) + 0.5) * px - UM / 2
     gy, gx = torch.meshgrid(c, c, indexing='ij')
-    gx, gy = gx[None], gy[None]                      # image frame, µm, (1,res,res)
-    w = 0.7 * px                                     # edge softness: anti-aliasing
-    col = lambda v: v[:, :, None, None]              # (B,3) -> (B,3,1,1)
-    b1 = lambda v: v[:, None, None]                  # (B,) -> (B,1,1)
+    return gx[None], gy[None], res, 0.7 * px         # image frame, µm; w: anti-aliasing
 
-    # --- background: plasma and red cells, in the image frame
+def _col(v): return v[:, :, None, None]              # (B,3) -> (B,3,1,1)
+def _b1(v): return v[:, None, None]                  # (B,) -> (B,1,1)
+
+def _background(B:int, res:int, gx, gy, w:float, rbc:bool, g) -> torch.Tensor:
+    "Optical density (B,3,res,res) of the smear behind the cell: plasma and, if `rbc`, red cells"
     n_bg = smooth_noise(B, res, 5, g)
-    od = col(_od('plasma').expand(B, 3)) * (1 + 0.25 * n_bg[:, None])
+    od = _col(_od('plasma').expand(B, 3)) * (1 + 0.25 * n_bg[:, None])
     if rbc:
         on = torch.rand(B, N_RBC, generator=g) < 0.5
         rx, ry = _u(g, (B, N_RBC), -UM / 2 - 2, UM / 2 + 2), _u(g, (B, N_RBC), -UM / 2 - 2, UM / 2 + 2)
@@ -354,20 +352,24 @@ def render_cells(types:list|str, # cell type of each image (see `CELL_TYPES`)
         dist = torch.sqrt((gx[:, None] - rx[..., None, None]) ** 2 + (gy[:, None] - ry[..., None, None]) ** 2)
         body = _soft(dist - rr[..., None, None], w) * (1 - 0.6 * torch.exp(-(dist / (0.55 * rr[..., None, None])) ** 2))
         thick = (body * on[..., None, None]).sum(1).clamp(max=1.6)
-        od = od + thick[:, None] * col(_od('rbc').expand(B, 3)) * _u(g, (B, 1, 1, 1), 0.8, 1.1)
+        od = od + thick[:, None] * _col(_od('rbc').expand(B, 3)) * _u(g, (B, 1, 1, 1), 0.8, 1.1)
+    return od
 
-    # --- the white cell, in its own rotated frame
+def _cell_frame(P:dict, gx, gy, w:float) -> tuple:
+    "(x, y) in each white cell's own rotated frame, its signed distance `sd_cell` and its soft mask `cell`"
     ct, st = torch.cos(P['theta']), torch.sin(P['theta'])
-    dx, dy = gx - b1(P['cx']), gy - b1(P['cy'])
-    x = b1(ct) * dx + b1(st) * dy
-    y = -b1(st) * dx + b1(ct) * dy
+    dx, dy = gx - _b1(P['cx']), gy - _b1(P['cy'])
+    x = _b1(ct) * dx + _b1(st) * dy
+    y = -_b1(st) * dx + _b1(ct) * dy
     rho, phi = torch.sqrt(x ** 2 + y ** 2), torch.atan2(y, x)
     k = torch.arange(2, 5).float()
     wobble = (P['harm'][:, :, None, None] * torch.cos(k[None, :, None, None] * phi[:, None] + P['phase'][:, :, None, None])).sum(1)
-    sd_cell = rho - b1(P['R']) * (1 + wobble)
-    cell = _soft(sd_cell, w)
+    sd_cell = rho - _b1(P['R']) * (1 + wobble)
+    return x, y, sd_cell, _soft(sd_cell, w)
 
-    # nucleus: a smooth union of elliptical lobes, thin bridges, an optional indentation
+def _nucleus(P:dict, x, y, sd_cell, w:float) -> tuple:
+    "(nucleus mask, the pocket a cup-like indentation leaves) : a smooth union of elliptical lobes, thin bridges, an optional indentation"
+    B = len(x)
     lx, ly = P['lobe_xy'][..., 0, None, None], P['lobe_xy'][..., 1, None, None]
     ax, ay = P['lobe_r'][..., 0, None, None], P['lobe_r'][..., 1, None, None]
     def lobe_sd(i, r):
@@ -383,27 +385,25 @@ def render_cells(types:list|str, # cell type of each image (see `CELL_TYPES`)
     nuc_outline = _soft(torch.maximum(sd_nuc, sd_cell + 0.4), w)
     r = P['indent_on']
     if r.any():
-        sd_ind = _circle_sd(x[r], y[r], b1(P['indent_xy'][r, 0]), b1(P['indent_xy'][r, 1]), b1(P['indent_r'][r]))
+        sd_ind = _circle_sd(x[r], y[r], _b1(P['indent_xy'][r, 0]), _b1(P['indent_xy'][r, 1]), _b1(P['indent_r'][r]))
         sd_nuc[r] = torch.maximum(sd_nuc[r], -sd_ind)
     sd_nuc = torch.maximum(sd_nuc, sd_cell + 0.4)      # the nucleus stays inside the cell
     nuc = _soft(sd_nuc, w)
-    pocket = (nuc_outline - nuc).clamp(0, 1) * b1(P['pocket'].float())
-    cyto = (cell - nuc).clamp(0, 1)
+    return nuc, (nuc_outline - nuc).clamp(0, 1) * _b1(P['pocket'].float())
 
-    def spots(xy, rad, on, soft=w):
-        "union of discs, computed only for the cells that have any"
-        out = torch.zeros_like(x)
-        r = on.any(1)
-        if not r.any(): return out
-        cols = on.any(0)
-        xy, rad, on = xy[r][:, cols], rad[r][:, cols], on[r][:, cols]
-        sd = _circle_sd(x[r, None], y[r, None], xy[..., 0, None, None], xy[..., 1, None, None], rad[..., None, None])
-        out[r] = (_soft(sd, soft) * on[..., None, None]).amax(1)
-        return out
-    nucleoli = spots(P['nucleoli_xy'], P['nucleoli_r'], P['nucleoli_on']) * nuc
-    vac = spots(P['vac_xy'], P['vac_r'], P['vac_on']) * cyto
-    hof = spots(P['hof_xy'][:, None], P['hof_r'][:, None], P['hof_on'][:, None], soft=0.6) * cyto
+def _spots(x, y, xy, rad, on, soft:float) -> torch.Tensor:
+    "Union of discs, computed only for the cells that have any"
+    out = torch.zeros_like(x)
+    r = on.any(1)
+    if not r.any(): return out
+    cols = on.any(0)
+    xy, rad, on = xy[r][:, cols], rad[r][:, cols], on[r][:, cols]
+    sd = _circle_sd(x[r, None], y[r, None], xy[..., 0, None, None], xy[..., 1, None, None], rad[..., None, None])
+    out[r] = (_soft(sd, soft) * on[..., None, None]).amax(1)
+    return out
 
+def _rods(P:dict, x, y, w:float) -> torch.Tensor:
+    "Auer rods: capsules, computed only for the cells that have any"
     rods = torch.zeros_like(x)
     r = P['rod_on'].any(1)
     if r.any():
@@ -413,38 +413,68 @@ def render_cells(types:list|str, # cell type of each image (see `CELL_TYPES`)
         rcx, rcy = rxy[..., 0, None, None], rxy[..., 1, None, None]
         sd_rod = _capsule_sd(x[r, None], y[r, None], rcx - hx, rcy - hy, rcx + hx, rcy + hy, 0.22)
         rods[r] = (_soft(sd_rod, w) * on[..., None, None]).amax(1)
-    rods = rods * cell
+    return rods
 
+def _cell_density(P:dict, x, y, cell, nuc, pocket, w:float, res:int, g) -> torch.Tensor:
+    "Optical density (B,3,res,res) of the white cell: cytoplasm, chromatin, granules, nucleoli, vacuoles, hof and rods"
+    B = len(x)
+    cyto = (cell - nuc).clamp(0, 1)
+    nucleoli = _spots(x, y, P['nucleoli_xy'], P['nucleoli_r'], P['nucleoli_on'], w) * nuc
+    vac = _spots(x, y, P['vac_xy'], P['vac_r'], P['vac_on'], w) * cyto
+    hof = _spots(x, y, P['hof_xy'][:, None], P['hof_r'][:, None], P['hof_on'][:, None], 0.6) * cyto
+    rods = _rods(P, x, y, w) * cell
     n_chrom = smooth_noise(B, res, UM / 0.9, g)
     n_fine = smooth_noise(B, res, UM / 0.45, g)
     n_coarse = smooth_noise(B, res, UM / 0.85, g)
     n_coarse2 = smooth_noise(B, res, UM / 0.85, g)
     n_cyto = smooth_noise(B, res, 6, g)
-
     clear = (1 - 0.85 * hof) * (1 - vac) * (1 - 0.7 * pocket)
-    cyto_d = cyto * b1(P['cyto_dens']) * (1 + 0.15 * n_cyto) * clear
-    nuc_d = nuc * b1(P['nuc_dens']) * (1 + b1(P['clump']) * n_chrom).clamp(min=0.2) * (1 - 0.45 * nucleoli)
-    fine = _granules(n_fine, P['fine_cov']) * b1(P['fine_amt']) * cyto * clear
-    where_coarse = cyto * clear + b1(P['over']) * nuc
-    coarse = _granules(n_coarse, P['coarse_cov']) * b1(P['coarse_amt']) * where_coarse
-    coarse2 = _granules(n_coarse2, P['coarse2_cov']) * b1(P['coarse2_amt']) * where_coarse
-    od_cell = (cyto_d[:, None] * col(P['cyto_col']) + nuc_d[:, None] * col(_od('nucleus').expand(B, 3))
-               + fine[:, None] * col(P['fine_col']) + coarse[:, None] * col(P['coarse_col'])
-               + coarse2[:, None] * col(P['coarse2_col']) + 1.3 * rods[:, None] * col(_od('auer').expand(B, 3)))
-    od = od * (1 - cell[:, None]) + od_cell + cell[:, None] * col(_od('plasma').expand(B, 3))
+    cyto_d = cyto * _b1(P['cyto_dens']) * (1 + 0.15 * n_cyto) * clear
+    nuc_d = nuc * _b1(P['nuc_dens']) * (1 + _b1(P['clump']) * n_chrom).clamp(min=0.2) * (1 - 0.45 * nucleoli)
+    fine = _granules(n_fine, P['fine_cov']) * _b1(P['fine_amt']) * cyto * clear
+    where_coarse = cyto * clear + _b1(P['over']) * nuc
+    coarse = _granules(n_coarse, P['coarse_cov']) * _b1(P['coarse_amt']) * where_coarse
+    coarse2 = _granules(n_coarse2, P['coarse2_cov']) * _b1(P['coarse2_amt']) * where_coarse
+    return (cyto_d[:, None] * _col(P['cyto_col']) + nuc_d[:, None] * _col(_od('nucleus').expand(B, 3))
+            + fine[:, None] * _col(P['fine_col']) + coarse[:, None] * _col(P['coarse_col'])
+            + coarse2[:, None] * _col(P['coarse2_col']) + 1.3 * rods[:, None] * _col(_od('auer').expand(B, 3)))
 
-    # --- the patient's stain, then the microscope
+def _microscope(od, stain:dict, size:int, supersample:int, g) -> torch.Tensor:
+    "The patient's stain applied to optical densities, then the microscope: downsampling, exposure, blur, sensor noise -> uint8 (B,size,size,3)"
+    B = len(od)
     if _stain_model_of(stain) == 'rgb':
         img = apply_rgb_stain(0.97 * torch.exp(-od.clamp(min=0)), stain)
     else:
         od = torch.einsum('bij,bjhw->bihw', stain['mix'], od) * stain['density'][:, None, None, None]
-        img = col(stain['white']) * torch.exp(-od.clamp(min=0))
+        img = _col(stain['white']) * torch.exp(-od.clamp(min=0))
         img = img.clamp(1e-4, 1) ** stain['gamma'][:, None, None, None]
     img = F.avg_pool2d(img, supersample) if supersample > 1 else img
     img = img * _u(g, (B, 1, 1, 1), 0.95, 1.05)
     img = blur_images(img, _u(g, (B,), 0.0, 0.5) * size / 64)
     img = img + torch.randn(img.shape, generator=g) * _u(g, (B, 1, 1, 1), 0.5, 3.0) / 255
     return (img.clamp(0, 1) * 255).round().to(torch.uint8).permute(0, 2, 3, 1).contiguous()
+
+def render_cells(types:list|str, # cell type of each image (see `CELL_TYPES`)
+                 size:int=64, # output side in px
+                 g:int|torch.Generator=0, # seed or random stream
+                 stain:dict|None=None, # per-image stain profile of either family (`sample_stain`); None: the reference stain
+                 supersample:int|None=None, # canvas = size * supersample; None: at least 128 px
+                 rbc:bool=True, # draw red blood cells in the background
+                ) -> torch.Tensor:
+    "Draw one centred white blood cell per type on a smear background -> uint8 (B,size,size,3)"
+    g = torch.Generator().manual_seed(g) if isinstance(g, int) else g
+    if isinstance(types, str): types = [types]
+    B = len(types)
+    P = _sample_params(types, g)
+    stain = stain or neutral_stain(B)
+    supersample = supersample or max(1, math.ceil(128 / size))
+    gx, gy, res, w = _canvas(size, supersample)
+    od = _background(B, res, gx, gy, w, rbc, g)                      # plasma and red cells, in the image frame
+    x, y, sd_cell, cell = _cell_frame(P, gx, gy, w)                 # the white cell, in its own rotated frame
+    nuc, pocket = _nucleus(P, x, y, sd_cell, w)
+    od_cell = _cell_density(P, x, y, cell, nuc, pocket, w, res, g)
+    od = od * (1 - cell[:, None]) + od_cell + cell[:, None] * _col(_od('plasma').expand(B, 3))
+    return _microscope(od, stain, size, supersample, g)             # the patient's stain, then the microscope
 
 
 # %% ../nbs/01_synth.ipynb #e6a2f70c

@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from select_recipes import dev_sets, OUT, RECORDS       # sets AMLNB_HOME to bench/_out/home
 import pandas as pd
 from amlnb.core import get_preset
-from amlnb.ssl import pretrain, evaluate_encoder, METHODS
+from amlnb.ssl import pretrain, pretrain_inputs, evaluate_encoder, METHODS
 from amlnb.features import extract_features
 from amlnb.experiment import cached_cv
 from amlnb.stats import reported
@@ -31,7 +31,7 @@ def main():
     data, comp = dev_sets('dev-od', p, 12)
     rows, tmp = [], Path(tempfile.mkdtemp())
     for m in METHODS:
-        enc = pretrain(m, data, preset=p, seed=0, supervised_data=comp, progress=False, monitor=False)
+        enc = pretrain(**pretrain_inputs(m, data, p, supervised_data=comp, monitor=False), seed=0, progress=False)
         for prec in ('fp32', 'bf16'):
             t = time.time(); store = extract_features(enc, data, precision=prec, store_dir=tmp/prec, progress=False); t_feat = time.time() - t
             t = time.time(); knn = evaluate_encoder(enc, comp, precision=prec); t_knn = time.time() - t

@@ -22,7 +22,7 @@ from amlnb.core import get_preset, seed_everything
 from amlnb.synth import make_synth_dataset
 from amlnb.cache import CellCache
 from amlnb.data import patient_splits
-from amlnb.ssl import pretrain
+from amlnb.ssl import pretrain, get_recipe
 from amlnb.models import load_encoder
 from amlnb.features import extract_features
 from amlnb.augment import normalize
@@ -53,7 +53,7 @@ if __name__ == '__main__':
     p = get_preset('demo')
     root = make_synth_dataset(preset='demo', seed=0, progress=False)
     cache = CellCache.from_folder(root, size=p.size)
-    enc_path = pretrain('random', cache, preset='demo')
+    enc_path = pretrain(None, get_recipe('random', 'demo'))
     store = extract_features(enc_path, cache, progress=False)
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}, {torch.get_num_threads()} threads")
     print(f"demo SynthAML: {len(store.patients)} patients, {len(store)} cells, features {store.features.shape[1]}-d")

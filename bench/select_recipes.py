@@ -111,7 +111,7 @@ def read_log() -> dict:
 
 def measure(stage, runs, p, done):
     "Pretrain and judge each (config, strength, method, candidate, overrides, seed) at every size, unless logged with the same key"
-    from amlnb.ssl import pretrain, evaluate_encoder, convergence
+    from amlnb.ssl import pretrain, pretrain_inputs, evaluate_encoder, convergence
     from amlnb.learner import get_recipe
     from amlnb.models import load_encoder
     sets = {}
@@ -119,7 +119,7 @@ def measure(stage, runs, p, done):
         if (cfg, strength) not in sets: sets = {(cfg, strength): dev_sets(cfg, p, strength)}
         data, comp = sets[(cfg, strength)]
         t = time.time()
-        enc = pretrain(m, data, preset=p, seed=seed, recipe=ov, supervised_data=comp, progress=False, monitor=False)
+        enc = pretrain(**pretrain_inputs(m, data, p, recipe=ov, supervised_data=comp, monitor=False), seed=seed, progress=False)
         secs, key = time.time() - t, load_encoder(enc).meta['key']
         recipe = json.loads(json.dumps(asdict(get_recipe(m, p, **ov)), default=str)) if m != 'random' else None
         diag = _diagnostics(convergence(enc)) if m != 'random' else None

@@ -19,7 +19,7 @@ import torch, torchvision
 warnings.filterwarnings('ignore')
 from fastai.optimizer import Adam
 from amlnb.models import small_map_convs
-from amlnb.ssl import FusedAdam, norm_bias_splitter, OPTIMIZERS, pretrain
+from amlnb.ssl import FusedAdam, norm_bias_splitter, OPTIMIZERS, pretrain, pretrain_inputs
 
 def step_ms(model, x, n=7):
     model, x = model.to(memory_format=torch.channels_last), x.to(memory_format=torch.channels_last)
@@ -35,7 +35,7 @@ def epoch_s(method, fast):
     recipe = dict(epochs=1) if fast else dict(epochs=1, small_maps=False, optimizer='fastai_adam')
     with tempfile.TemporaryDirectory() as d:
         t = time.perf_counter()
-        pretrain(method, preset='demo', out=d, recipe=recipe, monitor=False, progress=False)
+        pretrain(**pretrain_inputs(method, None, 'demo', recipe=recipe, monitor=False), out=d, progress=False)
         return time.perf_counter() - t
 
 if __name__ == '__main__':

@@ -25,7 +25,7 @@ warnings.filterwarnings('ignore')
 os.environ.setdefault('AMLNB_HOME', tempfile.mkdtemp())
 from amlnb.synth import make_synth_dataset
 from amlnb.cache import CellCache
-from amlnb.ssl import pretrain
+from amlnb.ssl import pretrain, get_recipe
 from amlnb.features import extract_features
 from amlnb.experiment import cached_cv
 from amlnb.core import get_preset
@@ -33,7 +33,7 @@ from amlnb.interpret import patient_browser
 p = get_preset('tiny')
 root = make_synth_dataset(preset='tiny', seed=0, progress=False)
 cache = CellCache.from_folder(root, size=p.size)
-store = extract_features(pretrain('random', cache, preset=p, progress=False), cache, progress=False)
+store = extract_features(pretrain(cache, get_recipe('random', p), progress=False), cache, progress=False)
 cv = cached_cv(store, p)[0]
 patient_browser(cv, store, cache, k=4)
 '''

@@ -8,7 +8,8 @@ fails on
 
 - an import loop,
 - an upward import: a module importing one whose notebook comes later,
-- a function or class defined at the top level of two modules (or twice in one).
+- a function or class defined at the top level of two modules (or twice in one); a method added with
+  fastcore's `@patch` counts as `Class.method`.
 
 It also lists the definitions longer than `--max-lines` (60) lines and fails on them with `--strict-length`.
 
@@ -65,8 +66,16 @@ def definitions(pkg:Path=PKG) -> list:
         for n in ast.parse((pkg/f'{m}.py').read_text()).body:
             if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
                 first = min([n.lineno] + [d.lineno for d in n.decorator_list])
-                out.append((m, n.name, first, n.end_lineno - first + 1))
+                out.append((m, _patched_name(n), first, n.end_lineno - first + 1))
     return out
+
+def _patched_name(n) -> str:
+    "`Class.method` for a method added with fastcore's `@patch` (a class built up across cells), else the name"
+    is_patch = any((d.func if isinstance(d, ast.Call) else d).__dict__.get('id') == 'patch' for d in getattr(n, 'decorator_list', []))
+    ann = n.args.args[0].annotation if is_patch and n.args.args else None
+    if isinstance(ann, ast.Name): return f"{ann.id}.{n.name}"
+    if isinstance(ann, ast.Constant) and isinstance(ann.value, str): return f"{ann.value}.{n.name}"
+    return n.name
 
 def levels(graph:dict) -> dict:
     "module -> its level: 0 for a module importing no other, else one more than the highest it imports"
