@@ -137,9 +137,10 @@ class KNNMonitor(Callback):
 # %% ../nbs/06d_pretrain.ipynb #39722878
 TRAIN_VERSION = 2                 # the version of the code that trains encoders: part of every encoder's key
 TRAIN_CODE = {1: None,            # (before the version was recorded)
-              2: '7f512fcd7f0738ea'}   # digest of the training code at each version (`training_code_digest`); version 2's entry
+              2: 'a5d5f7b3a4d1c491'}   # digest of the training code at each version (`training_code_digest`); version 2's entry
                                        # updated on purpose when the stain constants and blur moved to 00_core and when `pretrain`
-                                       # was cut into named steps taking cells and a recipe: the same numbers, the same encoders
+                                       # was cut into named steps taking cells and a recipe (and DINOLoss's centre update moved
+                                       # into a cell of its own): the same numbers, the same encoders
 TRAINING_MODULES = ('augment', 'losses', 'models', 'learner', 'simclr', 'swav', 'dino')
 
 def training_code_digest() -> str:
