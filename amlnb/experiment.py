@@ -25,12 +25,14 @@ from .mil import train_fold, train_folds, pooled_fold, CVResult, FoldResult, bag
 from .aggregators import AGGREGATORS, Aggregator
 from .stats import fold_scores, reported, hierarchical_bootstrap, paired_permutation, holm
 from .interpret import attention_summary, plot_f1, plot_confusion, plot_top_cells, plot_paper_umap, plot_attention_columns
+from .trust import TRUST_ALPHAS, FAITH_STATS, trust_row, trust_table, cells_for, plot_reliability, plot_faithfulness, plot_cells_needed
 
 # %% auto #0
 __all__ = ['CV_VERSION', 'MODELS', 'METRICS', 'CI_METRICS', 'REGIMES', 'label_subset', 'save_cv', 'load_cv', 'cached_cv_batch',
            'cached_cv', 'predictions_by_seed', 'Experiment', 'check_report_folder', 'Plan', 'plan_experiment',
            'ExperimentData', 'experiment_data', 'encode_row', 'evaluate_row', 'summarise_runs', 'run_experiment',
-           'label_efficiency_table', 'plot_label_efficiency', 'plot_intervals', 'plot_summary', 'write_report']
+           'label_efficiency_table', 'plot_label_efficiency', 'plot_intervals', 'plot_summary', 'write_report',
+           'plot_trust_reliability']
 
 # %% ../nbs/10_experiment.ipynb #232afe60
 def label_subset(fold:Fold, # a fold of `patient_splits`
@@ -52,7 +54,7 @@ def label_subset(fold:Fold, # a fold of `patient_splits`
     return Fold(fold.k, keep(fold.train), keep(fold.valid), fold.test)
 
 # %% ../nbs/10_experiment.ipynb #e6952527
-CV_VERSION = 6   # 6: label subsets take validation patients in proportion
+CV_VERSION = 7   # 6: label subsets take validation patients in proportion; 7: the full-label cross-validations keep their models
 MODELS = (*AGGREGATORS, 'mean-lr', 'max-lr')   # the MIL aggregators (`train_folds`), and the pooled baselines (`pooled_fold`)
 
 _NOT_IN_KEY = {'fold', 'store', 'preset', 'device', 'progress', 'cache', 'encoder', 'n_folds', 'aggregator'}   # the aggregator is the model
@@ -94,9 +96,11 @@ def save_cv(path:Path, # the manifest `cv-<key>.json`; the arrays go to the `.np
     for i, f in enumerate(res.folds):
         for j, pid in enumerate(f.attention): arrays[f'att_{i}_{j}'] = np.asarray(f.attention[pid])
         for j, pid in enumerate(f.positions): arrays[f'pos_{i}_{j}'] = np.asarray(f.positions[pid])
+        for name, v in (f.state or {}).items(): arrays[f'state_{i}_{name}'] = np.asarray(v)
         folds.append(dict(k=f.k, columns=list(f.patients.columns), patients={c: f.patients[c].tolist() for c in f.patients.columns},
                           attention=[str(p) for p in f.attention], positions=[str(p) for p in f.positions], metrics=f.metrics,
-                          history=f.history, best_epoch=f.best_epoch, classes=list(f.classes), info=f.info))
+                          history=f.history, best_epoch=f.best_epoch, classes=list(f.classes), info=f.info,
+                          state=None if f.state is None else list(f.state)))
     npz = path.with_suffix('.npz')
     with atomic_path(npz) as tmp:
         with open(tmp, 'wb') as fh: np.savez(fh, **arrays)
@@ -119,7 +123,8 @@ def load_cv(path:Path) -> tuple:
             folds.append(FoldResult(f['k'], pd.DataFrame(f['patients'], columns=f['columns']),
                                     {p: z[f'att_{i}_{j}'] for j, p in enumerate(f['attention'])},
                                     {p: z[f'pos_{i}_{j}'] for j, p in enumerate(f['positions'])},
-                                    metrics, f['history'], f['best_epoch'], f['classes'], f['info']))
+                                    metrics, f['history'], f['best_epoch'], f['classes'], f['info'],
+                                    None if f.get('state') is None else {n: z[f'state_{i}_{n}'] for n in f['state']}))
     return CVResult(folds, m['classes']), m['seconds']
 
 def _load_cv(path:Path):
@@ -166,6 +171,8 @@ def cached_cv_batch(requests:list, # one dict per cross-validation: store (one, 
         secs = (time.time() - t) / len(todo)                          # trained together: each its share of the time
         for j, path, js in todo:
             res = CVResult([fits.pop(0) for _ in js], list(BAG_LABELS))
+            if requests[j].get('frac', 1.0) < 1:                      # only the full-label models are read again (`09c_trust`)
+                for f in res.folds: f.state = None
             save_cv(path, res, secs)
             out[j] = (res, secs, False)
     return out
@@ -208,6 +215,7 @@ class Experiment:
     stores:dict = field(default_factory=dict, repr=False)   # method -> FeatureStore of the first seed (for the figures)
     convergence:pd.DataFrame = field(default_factory=pd.DataFrame)   # per seed and encoder: what its pretraining recorded at its end, flags (`ssl.convergence`)
     per_seed:pd.DataFrame = field(default_factory=pd.DataFrame)      # every metric of every (method, model) under each seed; the table's values are their means
+    trust:dict = field(default_factory=dict)   # the Trust section (`09c_trust`): table, coverage_by_class, patients, curves, needed (`_trust_summary`)
 
     @property
     def report(self) -> Path: return self.out/'report.md'
@@ -512,15 +520,17 @@ def evaluate_row(plan:Plan, d:ExperimentData, row:dict, progress:bool=False) -> 
     for b in plan.baselines: results[b] = cached_cv(store, model=b, **cv)[0]
     t_base, t = time.time() - t, time.time()
     eff = _label_efficiency(plan, row, res)
-    t_eff = time.time() - t
+    t_eff, t = time.time() - t, time.time()
+    trust = {model: trust_row(r, store if model == 'attention' else None, seed=s) for model, r in results.items()}   # on the cached results
+    t_trust = time.time() - t
     att = {col: attention_summary(res, row['stores'][0], col) for col in ('label', 'pred')} if d.truth else {}
     times = dict(seed=s, method=m, pretrain_s=row['pretrain_s'], features_s=row['features_s'], cv_s=t_cv, aggregators_s=t_agg,
-                 baselines_s=t_base, label_efficiency_s=t_eff, cv_reused=reused)
+                 baselines_s=t_base, label_efficiency_s=t_eff, trust_s=t_trust, cv_reused=reused)
     knn = row['knn']
     _log(f"[seed {s}, {m}] macro-F1 {reported(_tag(res, s), 'macro_f1'):.3f}" + (f", kNN cell type {knn['knn_cell_type']:.3f}" if knn is not None else '')
          + f"  (pretrain {row['pretrain_s']:.0f} s, features {row['features_s']:.0f} s, MIL {t_cv:.0f} s{' cached' if reused else ''}, "
-         f"aggregators {t_agg:.0f} s, baselines {t_base:.0f} s, label efficiency {t_eff:.0f} s)", progress)
-    return dict(row, results=results, label_efficiency=eff, attention=att, times=times)
+         f"aggregators {t_agg:.0f} s, baselines {t_base:.0f} s, label efficiency {t_eff:.0f} s, trust {t_trust:.0f} s)", progress)
+    return dict(row, results=results, trust=trust, label_efficiency=eff, attention=att, times=times)
 
 # %% ../nbs/10_experiment.ipynb #33a7a063
 def _method_rows(plan:Plan, d:ExperimentData, runs:list, exp_pats, classes) -> tuple:
@@ -591,6 +601,21 @@ def _config(plan:Plan, d:ExperimentData, splits, code:dict) -> dict:
                 mil_schedule=mil_schedule(p), fractions=plan.fractions, draws=plan.draws, n_boot=plan.n_boot, n_perm=plan.n_perm,
                 cache=d.cache.key, patients=d.n_patients, cells=int(len(d.cache)), code=code)
 
+def _trust_summary(plan:Plan, runs:list) -> dict:
+    "The Trust section: every (row, model)'s calibration and sets over the seeds (attention-MIL's faithfulness too), coverage per class, curves, cells needed"
+    rows, cover, pats, curves, needed = [], [], {}, [], []
+    for key in dict.fromkeys((r['method'], model) for r in runs for model in r.get('trust', {})):
+        mine = [(r['seed'], r['trust'][key[1]]) for r in runs if r['method'] == key[0]]
+        pats[key] = pd.concat([t['patients'].assign(seed=s) for s, t in mine], ignore_index=True)
+        tt = trust_table([t['patients'] for _, t in mine], n_boot=plan.n_boot, seed=plan.seeds[0])
+        rows += [dict(method=key[0], model=key[1], stat=k, **v) for k, v in tt.to_dict('index').items()]
+        if key[1] != 'attention': continue
+        cover += [dict(method=key[0], alpha=a, **pats[key].groupby('label')[f'covered_{a}'].mean().to_dict()) for a in TRUST_ALPHAS]
+        curves += [t['curves'].assign(method=key[0], seed=s) for s, t in mine if t['curves'] is not None]
+        needed += [t['needed'].assign(method=key[0], seed=s) for s, t in mine if t['needed'] is not None]
+    cat = lambda dfs: pd.concat(dfs, ignore_index=True) if dfs else pd.DataFrame()
+    return dict(table=pd.DataFrame(rows), coverage_by_class=pd.DataFrame(cover), patients=pats, curves=cat(curves), needed=cat(needed))
+
 def summarise_runs(plan:Plan, d:ExperimentData, runs:list, splits=None, code:dict|None=None) -> Experiment:
     "The `Experiment` of evaluated rows (`evaluate_row`, every seed): the tables, per-seed metrics, paired tests, timings and config"
     results = {(r['method'], model): [] for r in runs for model in plan.models}
@@ -602,7 +627,7 @@ def summarise_runs(plan:Plan, d:ExperimentData, runs:list, splits=None, code:dic
     return Experiment(plan.out, _config(plan, d, splits, code), results, table, models_table, _comparisons(plan, d, exp_pats, classes),
                       pd.DataFrame([e for r in runs for e in r['label_efficiency']]),
                       pd.DataFrame([r['times'] for r in runs]).set_index(['seed', 'method']), d.problems, first,
-                      pd.DataFrame([c for r in runs for c in r['conv']]), _seed_rows(plan, d, runs, classes))
+                      pd.DataFrame([c for r in runs for c in r['conv']]), _seed_rows(plan, d, runs, classes), _trust_summary(plan, runs))
 
 # %% ../nbs/10_experiment.ipynb #a9e7cb5c
 def run_experiment(data=None, # dataset root in the real layout; None: the preset's SynthAML
@@ -755,7 +780,7 @@ def _figures(exp, cache:CellCache, out:Path) -> list:
             figs.append((f'Encoder: {m}', f"Every class's attention column, one patient per class ({m})", f'attention_columns_{m}.png'))
         _save_fig(plot_paper_umap(store, res, n=1500, title=f"{m}: UMAP of tested cells (seed {exp.config['seeds'][0]})"), out/f'umap_{m}.png')
         figs.append((f'Encoder: {m}', f'UMAP by cell type, subtype and attention ({m})', f'umap_{m}.png'))
-    return figs
+    return figs + _trust_figures(exp, out)
 
 def _grid(models:pd.DataFrame, metric:str='macro_f1') -> pd.DataFrame:
     "methods × models: `metric` [95% interval]"
@@ -776,13 +801,28 @@ def write_report(exp:Experiment, cache:CellCache, figures:bool=True) -> Path:
         raise
     return final/'report.md'
 
+def _patients_row(exp:Experiment, m:str, model:str) -> pd.DataFrame:
+    "Every tested patient of (m, model) under every seed, with its trust columns (calibrated probabilities, sets, faithfulness) when measured"
+    base, t = exp.patients(m, model), (exp.trust or {}).get('patients', {}).get((m, model))
+    if t is None: return base.assign(method=m, model=model)
+    if not (t.seed.tolist() == base.seed.tolist() and t.patient_id.tolist() == base.patient_id.tolist()):
+        raise ValueError(f"the trust table of {m}/{model} holds other patients than its predictions")
+    return t[list(base.columns) + [c for c in t.columns if c not in base.columns]].assign(method=m, model=model)
+
+def _mean_curves(curves:pd.DataFrame) -> pd.DataFrame:
+    "Deletion and insertion curves: the true class's probability averaged over the patients, per method, seed, mode, order and share"
+    if not len(curves): return curves
+    return curves.groupby(['method', 'seed', 'mode', 'order', 'share'], as_index=False).p_true.mean()
+
 def _write_tables(exp:Experiment, out:Path):
     "Every table of the report as a CSV, and config.json"
-    t = exp.table
-    allp = pd.concat([exp.patients(m, model).assign(method=m, model=model) for m in exp.methods for model in exp.config['models']])
+    t, tr = exp.table, exp.trust or {}
+    allp = pd.concat([_patients_row(exp, m, model) for m in exp.methods for model in exp.config['models']])
     for name, df, index in (('results', t, True), ('models', exp.models, True), ('comparisons', exp.comparisons, False),
                             ('label_efficiency', exp.label_efficiency, False), ('timings', exp.timings, True), ('patients', allp, False),
-                            ('convergence', exp.convergence, False), ('per_seed', exp.per_seed, True)):
+                            ('convergence', exp.convergence, False), ('per_seed', exp.per_seed, True),
+                            ('trust', tr.get('table', pd.DataFrame()), False), ('trust_coverage', tr.get('coverage_by_class', pd.DataFrame()), False),
+                            ('faithfulness', _mean_curves(tr.get('curves', pd.DataFrame())), False), ('cells_needed', tr.get('needed', pd.DataFrame()), False)):
         with atomic_path(out/f'{name}.csv') as tmp: df.to_csv(tmp, index=index)
     _write_text(out/'config.json', json.dumps(exp.config, indent=1, default=str))
 
@@ -870,6 +910,93 @@ def _comparison_lines(exp:Experiment) -> list:
               '## Time per stage (seconds, this run; cached stages show the time they took when computed)', '', _md(exp.timings, 1), '']
     return lines
 
+def plot_trust_reliability(exp:Experiment) -> plt.Figure:
+    "Reliability diagram of each row's attention-MIL, before and after temperature scaling, every seed's test patients together"
+    ms = [m for m in exp.methods if (m, 'attention') in exp.trust.get('patients', {})]
+    fig, axes = plt.subplots(1, len(ms), figsize=(3.4 * len(ms), 3.5), squeeze=False)
+    for ax, m in zip(axes[0], ms):
+        pats = exp.trust['patients'][(m, 'attention')]
+        plot_reliability({'before': pats, 'after T': pats.assign(**{f'p_{c}': pats[f'q_{c}'] for c in BAG_LABELS})}, ax=ax, title=m)
+    fig.tight_layout()
+    return fig
+
+def _trust_figures(exp:Experiment, out:Path) -> list:
+    "The Trust section's figures: reliability, deletion and insertion curves, cells needed"
+    tr, n = exp.trust or {}, len(exp.config['seeds'])
+    if not tr.get('patients'): return []
+    seeds = f"{n} seeds" if n > 1 else f"seed {exp.config['seeds'][0]}"
+    _save_fig(plot_trust_reliability(exp), out/'reliability.png')
+    figs = [('Trust', f'Reliability of attention-MIL before and after temperature scaling ({seeds})', 'reliability.png')]
+    curves, needed = tr.get('curves', pd.DataFrame()), tr.get('needed', pd.DataFrame())
+    if len(curves):
+        _save_fig(plot_faithfulness({m: g for m, g in curves.groupby('method', sort=False)}), out/'faithfulness.png')
+        figs.append(('Trust', f"Deletion and insertion: the true class's probability as cells are removed or kept ({seeds})", 'faithfulness.png'))
+    if len(needed):
+        _save_fig(plot_cells_needed({m: g for m, g in needed.groupby('method', sort=False)}), out/'cells_needed.png')
+        figs.append(('Trust', f'Macro-F1 and recall per class from n random cells per patient ({seeds}; band: middle 95% of draws)', 'cells_needed.png'))
+    return figs
+
+def _ci_cell(t:pd.DataFrame, key:tuple) -> str:
+    "value [low, high] of one trust number, or – when it was not measured"
+    if key not in t.index or pd.isna(t.loc[key, 'value']): return '–'
+    r = t.loc[key]
+    return f"{r.value:.3f} [{r.low:.3f}, {r.high:.3f}]" if pd.notna(r.low) else f"{r.value:.3f}"
+
+def _trust_grids(exp:Experiment) -> tuple:
+    "(calibration, sets, faithfulness, cells needed) tables of the Trust section"
+    tr = exp.trust
+    t = tr['table'].set_index(['method', 'model', 'stat'])
+    keys = list(dict.fromkeys(zip(tr['table'].method, tr['table'].model)))
+    att = [m for m, model in keys if model == 'attention']
+    grid = lambda rows, stats, model=None: pd.DataFrame({s: [_ci_cell(t, (*(r if model is None else (r, model)), s)) for r in rows] for s in stats},
+                                                        index=pd.MultiIndex.from_tuples(rows, names=['method', 'model']) if model is None else pd.Index(rows, name='method'))
+    cal = grid(keys, ['ECE', 'ECE (T)', 'Brier', 'Brier (T)', 'NLL', 'NLL (T)'])
+    sets = grid(att, [f'{s} {a}' for a in TRUST_ALPHAS for s in ('coverage', 'set size', 'single-class sets', 'empty sets')], 'attention')
+    faith = grid(att, [s for s in FAITH_STATS if (att and (att[0], 'attention', s) in t.index)], 'attention')
+    needed, cells = tr.get('needed', pd.DataFrame()), {}
+    for m, g in (needed.groupby('method', sort=False) if len(needed) else []):
+        f1 = g.groupby('n').macro_f1.mean()
+        cells[m] = {'full bag': f"{f1.iloc[-1]:.3f}", '1 cell': f"{f1.iloc[0]:.3f}", **{f'{n} cells': f"{f1[n]:.3f}" for n in (8, 32) if n in f1.index[:-1]},
+                    'cells for 90% of the full bag': cells_for(g, 0.9)}
+    return cal, sets, faith, pd.DataFrame(cells).T.rename_axis('method')
+
+def _trust_lines(exp:Experiment) -> list:
+    "The report's Trust section: calibration, prediction sets, faithfulness of attention, cells needed"
+    if not (exp.trust or {}).get('patients'): return []
+    cal, sets, faith, cells = _trust_grids(exp)
+    cov = exp.trust['coverage_by_class']
+    n = len(exp.config['seeds'])
+    how = (f"mean over the {n} seeds [95% interval: a centred bootstrap resampling the seeds and, once for every seed, the patients within "
+           f"each class]" if n > 1 else "one seed [95% interval: a centred bootstrap of the patients within each class]")
+    lines = ['## Trust', '', f"Can a prediction be trusted? (`09c_trust`). Every number is computed on the cross-validations above, no model "
+             f"trained again: {how}. Calibration is measured on the test patients' predicted probabilities: ECE with 10 equal-width bins of "
+             "the top probability, Brier score, negative log-likelihood; (T) after temperature scaling, one temperature per cross-validation "
+             "fitted on its folds' validation patients (never a test patient). The pooled baselines are calibrated the same way.", '',
+             cal.reset_index().to_markdown(index=False), '', '### Prediction sets',  '',
+             "Split conformal prediction with the least-ambiguous set-valued classifier (LAC: a class is in the set when its probability "
+             "is at least 1 − q̂): each fold's test patients are split in two random halves, each half calibrating the other's sets. The "
+             "validation patients are not used: they chose the model's epoch, so their scores are not exchangeable with a test patient's. "
+             "Coverage is the share of test patients whose set holds their true class (promised: at least 1 − α on average over draws of "
+             "the calibration patients); an *empty* set is a patient whose every class probability is below the threshold — the model "
+             "finds it unlike the calibration patients of any class — and counts as a miss.", '', _md(sets, 3), '',
+             "Coverage per true class (attention-MIL, mean over seeds and the class's patients):", '',
+             cov.to_markdown(index=False, floatfmt='.3f') if len(cov) else '', '']
+    if len(faith.columns):
+        lines += ['### Is attention faithful?', '',
+                  "Deletion area: the true class's probability as the most attended cells (true class's column) are removed, 0–90% "
+                  "of the bag, against removing random cells (5 draws): the area between the curves (random − top; 0: attention ranks no "
+                  "better than chance). Insertion area: the same keeping only the most attended cells, 10–100% (top − random). Occlusion "
+                  "rho: per patient, the rank correlation between a cell's attention and the drop of the true class's logit when that cell "
+                  "alone is removed (SCEMILA's occlusion). On SynthAML, the true class's probability of each AML patient with no more "
+                  "malignant than healthy cells, once its malignant cells are removed and once as many random healthy ones are.", '',
+                  _md(faith, 3), '']
+    if len(cells):
+        lines += ['### How many cells are needed?', '',
+                  "Macro-F1 (per fold, mean over folds, seeds and 20 draws) when every test patient keeps n random cells (all when it "
+                  "has fewer), and the smallest n on the grid 1, 2, 4, … whose mean macro-F1 reaches 90% of the full bags'.", '',
+                  _md(cells, 3), '']
+    return lines
+
 def _figure_lines(figs:list) -> list:
     "A section per kind of figure, each figure under its title"
     lines, section = [], None
@@ -882,5 +1009,5 @@ def _figure_lines(figs:list) -> list:
 def _write_report(exp:Experiment, cache:CellCache, out:Path, figures:bool):
     figs = _figures(exp, cache, out) if figures else []
     _write_tables(exp, out)
-    lines = _protocol_lines(exp, figures) + _result_lines(exp) + _comparison_lines(exp) + _figure_lines(figs)
+    lines = _protocol_lines(exp, figures) + _result_lines(exp) + _comparison_lines(exp) + _trust_lines(exp) + _figure_lines(figs)
     _write_text(out/'report.md', '\n'.join(lines))

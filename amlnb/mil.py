@@ -35,8 +35,9 @@ from .metrics import classification_metrics
 # %% auto #0
 __all__ = ['POOLINGS', 'check_bags', 'AttentionMIL', 'BagDataset', 'pad_bags', 'balanced_order', 'BagDataLoader', 'mil_metrics',
            'standardizer', 'Patience', 'KeepBest', 'mil_model', 'SumBagLoss', 'mil_schedule', 'CachedBag',
-           'FinetuneMIL', 'bag_patients', 'FoldResult', 'predict_bags', 'train_fold', 'CVResult', 'pooled_fold',
-           'StackedAdam', 'StackedSGD', 'MILStack', 'mil_precision', 'train_folds', 'cross_validate', 'attention_auroc']
+           'FinetuneMIL', 'bag_patients', 'model_state', 'FoldResult', 'predict_bags', 'train_fold', 'CVResult',
+           'pooled_fold', 'StackedAdam', 'StackedSGD', 'MILStack', 'mil_precision', 'train_folds', 'cross_validate',
+           'StandardizedMIL', 'fold_model', 'attention_auroc']
 
 # %% ../nbs/08_mil.ipynb #929cd216
 def check_bags(X:torch.Tensor, mask:torch.Tensor|None=None, check:bool=True) -> torch.Tensor:
@@ -72,10 +73,17 @@ class AttentionMIL(nn.Module):
 
     def forward(self, X:torch.Tensor, mask:torch.Tensor|None=None, check:bool=True):
         mask = check_bags(X, mask, check)
+        return self.pool(*self.score(X), mask)
+
+    def score(self, X:torch.Tensor) -> tuple:
+        "Each cell on its own: its embedding h (B,N,H) and raw attention (B,K,N), whatever else the bag holds"
         h = self.embed(X)                                                   # (B,N,H)
         g = torch.tanh(self.attn_v(h))
         if self.attn_u is not None: g = g * torch.sigmoid(self.attn_u(h))
-        raw = self.attn_w(g).transpose(1, 2)                                # (B,K,N)
+        return h, self.attn_w(g).transpose(1, 2)                            # (B,K,N)
+
+    def pool(self, h:torch.Tensor, raw:torch.Tensor, mask:torch.Tensor) -> tuple:
+        "The bag from its cells' `score`: attention weights over the cells in `mask`, their weighted embeddings, the class logits"
         raw = raw.masked_fill(~mask[:, None, :], float('-inf'))
         weights = torch.softmax(raw.float(), dim=-1).to(h.dtype)            # padded cells get exactly 0
         z = weights @ h                                                     # (B,K,H)
@@ -247,6 +255,11 @@ def bag_patients(store) -> pd.DataFrame:
     "One row per patient of a store (or cache): patient_id and bag_label"
     return store.index[['patient_id', 'bag_label']].drop_duplicates('patient_id').reset_index(drop=True)
 
+def model_state(model:nn.Module, mu, sd) -> dict:
+    "A trained MIL model and its standardiser as numpy arrays (`FoldResult.state`): 'mu', 'sd' and 'model.<name>' per weight"
+    return {'mu': np.asarray(mu, np.float32), 'sd': np.asarray(sd, np.float32),
+            **{f'model.{k}': v.detach().cpu().numpy() for k, v in model.state_dict().items()}}
+
 @dataclass
 class FoldResult:
     "What one fold of MIL produced"
@@ -258,7 +271,8 @@ class FoldResult:
     history:list               # recorder values per epoch (train loss, valid loss)
     best_epoch:int             # epoch whose model was kept
     classes:list = field(default_factory=lambda: list(BAG_LABELS))
-    info:dict = field(default_factory=dict)   # what else the model chose (the pooled baselines' C)
+    info:dict = field(default_factory=dict)   # what else the model chose (the pooled baselines' C; the MIL model's sizes)
+    state:dict|None = None     # the trained MIL model, to predict bags again: 'mu', 'sd' (the standardiser) and 'model.<name>' weights (numpy)
 
     def __repr__(self):
         t = self.metrics['test']
@@ -341,8 +355,12 @@ def train_fold(fold:Fold|int, # a Fold of `patient_splits`, or its number
         learn.fit(p.mil_epochs, p.mil_lr, cbs=[keep])
     history = [[float(v) for v in row] for row in learn.recorder.values]
     parts = [(part, ds, *predict_bags(model, ds, device)) for part, ds in (('valid', valid_ds), ('test', test_ds))]
+    D = store.features.shape[1]
+    if finetune or not standardize: mu, sd = np.zeros(D, np.float32), np.ones(D, np.float32)
+    state = None if finetune else model_state(model, mu, sd)          # the fine-tuned encoder is not kept: its bags are images
     return FoldResult(fold.k, *_predicted(fold.k, parts, classes), history, keep.tracker.best_epoch, list(classes),
-                      info={'trainer': 'train_fold', 'precision': 'fp16' if finetune and device.type == 'cuda' else 'fp32', 'aggregator': name})
+                      info={'trainer': 'train_fold', 'precision': 'fp16' if finetune and device.type == 'cuda' else 'fp32', 'aggregator': name,
+                            'in_dim': D, 'hidden': hidden, 'per_class_attention': per_class_attention}, state=state)
 
 # %% ../nbs/08_mil.ipynb #f7ca3a7e
 @dataclass
@@ -600,7 +618,9 @@ def train_folds(jobs:list, # (fold, FeatureStore, seed) per model: a Fold of `pa
                             [b.ds.positions[j] for j in r])
             parts.append((part, ds, *predict_bags(model, ds, device)))
         out.append(FoldResult(d['fold'].k, *_predicted(d['fold'].k, parts, classes), history[i], patience[i].best_epoch, list(classes),
-                              info={'trainer': 'train_folds', 'precision': 'bf16' if dtype is not None else 'fp32', 'aggregator': name}))
+                              info={'trainer': 'train_folds', 'precision': 'bf16' if dtype is not None else 'fp32', 'aggregator': name,
+                                    'in_dim': int(b.X.shape[-1]), 'hidden': hidden, 'per_class_attention': per_class_attention},
+                              state=model_state(model, mu, sd)))
     return out
 
 # %% ../nbs/08_mil.ipynb #85cd284a
@@ -621,6 +641,30 @@ def cross_validate(store, # a FeatureStore of the dataset's cells
         from fastprogress.fastprogress import progress_bar
         it = progress_bar(folds, leave=False)
     return CVResult([train_fold(f, store, seed=seed, finetune=True, **kwargs) for f in it], classes)
+
+# %% ../nbs/08_mil.ipynb #6a439ac2
+class StandardizedMIL(nn.Module):
+    "A fold's MIL model on raw cell features: standardise with the fold's training statistics, then the model"
+    def __init__(self, mil:nn.Module, mu, sd):
+        super().__init__()
+        self.mil = mil
+        self.register_buffer('mu', torch.as_tensor(np.asarray(mu, np.float32)))
+        self.register_buffer('sd', torch.as_tensor(np.asarray(sd, np.float32)))
+    def forward(self, X:torch.Tensor, mask:torch.Tensor|None=None): return self.mil((X.float() - self.mu) / self.sd, mask)
+    @property
+    def per_cell(self) -> bool: return hasattr(self.mil, 'score')     # AttentionMIL: each cell scored on its own, then pooled
+    def score(self, X:torch.Tensor) -> tuple: return self.mil.score((X.float() - self.mu) / self.sd)
+    def pool(self, h, raw, mask) -> tuple: return self.mil.pool(h, raw, mask)
+
+def fold_model(f:FoldResult, # a fold trained on frozen features (`train_fold`, `train_folds`)
+               aggregator='attention', # 'attention', or the factory it was trained with (`amlnb.aggregators.Aggregator`)
+              ) -> StandardizedMIL:
+    "The MIL model fold `f` kept (`FoldResult.state`), taking raw features of the store, in eval mode on the CPU"
+    if f.state is None: raise ValueError(f"fold {f.k} kept no model: fine-tuned, a pooled baseline, or a cross-validation cached without it")
+    i = f.info
+    mil, _ = mil_model(aggregator, i['in_dim'], len(f.classes), hidden=i['hidden'], per_class_attention=i['per_class_attention'])
+    mil.load_state_dict({k[len('model.'):]: torch.as_tensor(v) for k, v in f.state.items() if k.startswith('model.')})
+    return StandardizedMIL(mil, f.state['mu'], f.state['sd']).eval()
 
 # %% ../nbs/08_mil.ipynb #761ec977
 def attention_auroc(result, # a CVResult or FoldResult

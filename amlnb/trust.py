@@ -1,4 +1,4 @@
-"""How sure the MIL model is, and whether that is honest: calibration of each patient's predicted probabilities before and after temperature scaling, and prediction sets with a guaranteed coverage — computed on the cross-validations the report already cached.
+"""How sure the MIL model is, and whether that is honest: calibration of each patient's predicted probabilities before and after temperature scaling, prediction sets with a guaranteed coverage, whether attention shows what the model used, and how many cells a diagnosis needs — computed on the cross-validations the report already cached.
 
 Docs: https://amlnb.github.io/amlnb/trust.html.md"""
 
@@ -10,14 +10,22 @@ import numpy as np
 import pandas as pd
 import matplotlib.pyplot as plt
 from scipy.optimize import minimize_scalar
+import torch
 from scipy.special import logsumexp
+from scipy.stats import rankdata
 from .core import BAG_LABELS
-from .stats import bootstrap_interval
+from .metrics import macro_f1
+from .mil import fold_model
+from .stats import bootstrap_interval, reported
 
 # %% auto #0
-__all__ = ['SCORES', 'TRUST_ALPHAS', 'class_probs', 'reliability', 'ece', 'brier', 'log_probs', 'nll', 'temperature_scale',
-           'fit_temperature', 'calibrate', 'calibration', 'plot_reliability', 'conformal_scores', 'conformal_threshold',
-           'prediction_sets', 'conformal_sets', 'coverage', 'trust_patients', 'trust_table']
+__all__ = ['SCORES', 'FAITH_SHARES', 'ORDER_STYLE', 'CLASS_COLOURS', 'TRUST_ALPHAS', 'TRUTH_COLUMNS', 'FAITH_STATS',
+           'class_probs', 'reliability', 'ece', 'brier', 'log_probs', 'nll', 'temperature_scale', 'fit_temperature',
+           'calibrate', 'calibration', 'plot_reliability', 'conformal_scores', 'conformal_threshold', 'prediction_sets',
+           'conformal_sets', 'coverage', 'subset_logits', 'tested_bags', 'deletion_curves', 'faithfulness_areas',
+           'plot_faithfulness', 'occlusion', 'rank_correlation', 'occlusion_agreement', 'malignant_removal',
+           'cell_counts', 'cells_needed', 'cells_for', 'plot_cells_needed', 'trust_patients', 'trust_row',
+           'trust_table']
 
 # %% ../nbs/09c_trust.ipynb #4e033beb
 def class_probs(pats:pd.DataFrame, # predictions: label and p_<class> columns (`CVResult.patients`, `FoldResult.patients`)
@@ -177,6 +185,204 @@ def coverage(sets:pd.DataFrame) -> dict:
                 singletons=float((sets.set_size == 1).mean()),
                 **{f'coverage {c}': float(g.covered.mean()) for c, g in sets.groupby('label')})
 
+# %% ../nbs/09c_trust.ipynb #288846e6
+def _fold_store(store, k:int):
+    "The store fold k was trained on: one store for every fold, or one per fold (strict pretraining)"
+    return store[k] if isinstance(store, (list, tuple)) else store
+
+def _bag_cells(store, positions) -> torch.Tensor:
+    "A bag's raw features (n,D), float32"
+    return torch.as_tensor(np.asarray(store.features[np.asarray(positions)], dtype=np.float32))
+
+@torch.no_grad()
+def subset_logits(model, # a fold's model on raw features (`fold_model`)
+                  cells:torch.Tensor, # one bag's raw features (n,D)
+                  subsets:list, # arrays of cell indices into the bag, each non-empty
+                  chunk:int=512, # subsets per forward pass
+                  generic:bool=False, # run the whole model on every subset, even when it scores cells one by one
+                 ) -> np.ndarray:
+    "(len(subsets), C) logits of the bag restricted to each subset of its cells"
+    out, fast = [], getattr(model, 'per_cell', False) and not generic
+    if fast: h, raw = (t[0] for t in model.score(cells[None]))          # (n,H), (K,n): every cell once
+    for s in range(0, len(subsets), chunk):
+        part = subsets[s:s + chunk]
+        N = max(len(i) for i in part)
+        idx, mask = np.zeros((len(part), N), np.int64), np.zeros((len(part), N), bool)
+        for j, i in enumerate(part): idx[j, :len(i)], mask[j, :len(i)] = i, True
+        idx, mask = torch.as_tensor(idx), torch.as_tensor(mask)
+        logits, _ = model.pool(h[idx], raw[:, idx].transpose(0, 1), mask) if fast else model(cells[idx], mask)
+        out.append(logits.float().numpy())
+    return np.concatenate(out).astype(np.float64)
+
+def _softmax(z:np.ndarray) -> np.ndarray:
+    e = np.exp(z - z.max(-1, keepdims=True))
+    return e / e.sum(-1, keepdims=True)
+
+def tested_bags(cv, store, column:str='label', classes=BAG_LABELS):
+    "Every test patient of `cv` as (fold, its model, patient row, the bag's raw features, its attention column, true class index)"
+    for f in cv.folds:
+        model, st = fold_model(f), _fold_store(store, f.k)
+        for r in f.patients[f.patients.part == 'test'].itertuples():
+            att = np.asarray(f.attention[r.patient_id])
+            a = att[list(classes).index(getattr(r, column))] if att.shape[0] > 1 else att[0]
+            yield f, model, r, _bag_cells(st, f.positions[r.patient_id]), a, list(classes).index(r.label)
+
+# %% ../nbs/09c_trust.ipynb #b49b2fd8
+FAITH_SHARES = tuple(np.round(np.arange(0, 1, 0.1), 1))      # deletion: the share of cells removed; insertion: 1 - it, the share kept
+
+def _orders(att:np.ndarray, n_random:int, rng) -> dict:
+    "name -> cell orders, first cell first: most attended first, least attended first, random"
+    top = np.argsort(-att, kind='stable')
+    return {'top': [top], 'bottom': [top[::-1]], 'random': [rng.permutation(len(att)) for _ in range(n_random)]}
+
+def deletion_curves(cv, # a CVResult whose folds kept their models
+                    store, # the FeatureStore it was trained on (one per fold under strict pretraining)
+                    shares=FAITH_SHARES, n_random:int=5, seed:int=0,
+                    column:str='label', # the attention column that ranks the cells: 'label' (the true class's) or 'pred'
+                    classes=BAG_LABELS) -> pd.DataFrame:
+    "Per test patient, mode (deletion, insertion), order (top, bottom, random: mean over its draws) and share: the true class's probability"
+    rng, rows = np.random.default_rng(seed), []
+    for f, model, r, cells, a, y in tested_bags(cv, store, column, classes):
+        n, subsets, keys = len(cells), [], []
+        for order, perms in _orders(a, n_random, rng).items():
+            for perm in perms:
+                for k in shares:
+                    m = min(int(round(k * n)), n - 1)                          # at least one cell stays
+                    subsets += [perm[m:], perm[:max(n - m, 1)]]                 # deletion: drop the first m; insertion: keep the first n - m
+                    keys += [('deletion', order, k), ('insertion', order, round(1 - k, 1))]
+        p = _softmax(subset_logits(model, cells, subsets))[:, y]
+        df = pd.DataFrame(keys, columns=['mode', 'order', 'share']).assign(p_true=p)
+        rows.append(df.groupby(['mode', 'order', 'share'], as_index=False).p_true.mean().assign(patient_id=r.patient_id, fold=f.k, label=r.label))
+    return pd.concat(rows, ignore_index=True)
+
+def _area(g:pd.DataFrame) -> float:
+    g = g.sort_values('share')
+    return float(np.trapezoid(g.p_true, g.share) / np.ptp(g.share))
+
+def faithfulness_areas(curves:pd.DataFrame) -> pd.DataFrame:
+    "Per patient (and seed, when given): deletion area (random - top) and insertion area (top - random), each curve's area its mean height over the shares"
+    by = (['seed'] if 'seed' in curves else []) + ['patient_id']
+    a = curves.groupby([*by, 'mode', 'order']).apply(_area, include_groups=False).unstack(['mode', 'order'])
+    return pd.DataFrame({'deletion_area': a[('deletion', 'random')] - a[('deletion', 'top')],
+                         'insertion_area': a[('insertion', 'top')] - a[('insertion', 'random')]})
+
+# %% ../nbs/09c_trust.ipynb #788a273f
+ORDER_STYLE = {'top': ('most attended first', '#0072B2', '-'), 'random': ('random', '#555555', '--'),
+               'bottom': ('least attended first', '#E69F00', ':')}
+
+def plot_faithfulness(curves:dict, # name -> `deletion_curves` (one or many seeds)
+                      title:str|None=None) -> plt.Figure:
+    "Deletion (top row) and insertion (bottom row) curves of each model: the true class's mean probability against the share of cells"
+    fig, axes = plt.subplots(2, len(curves), figsize=(2.8 * len(curves) + 0.6, 5.2), squeeze=False, sharey=True)
+    for j, (name, c) in enumerate(curves.items()):
+        areas = faithfulness_areas(c).mean()
+        for i, mode in enumerate(('deletion', 'insertion')):
+            ax, m = axes[i, j], c[c['mode'] == mode].groupby(['order', 'share']).p_true.mean()
+            for order, (label, colour, ls) in ORDER_STYLE.items():
+                ax.plot(m[order].index, m[order].to_numpy(), ls, color=colour, label=label)
+            ax.set_title(f"{name}: {mode}\narea {areas[mode + '_area']:+.3f}", fontsize=9)
+            ax.set_xlabel('share of cells removed' if mode == 'deletion' else 'share of cells kept')
+            ax.set_ylim(0, 1)
+    for i in (0, 1): axes[i, 0].set_ylabel('P(true class)')
+    axes[0, -1].legend(fontsize=7, loc='lower left')
+    if title: fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+# %% ../nbs/09c_trust.ipynb #67f01c7b
+def occlusion(cv, store, column:str='label', classes=BAG_LABELS) -> pd.DataFrame:
+    "Every test patient's cells: attention, and each class's logit change (`delta_<class>`: without the cell − with it) when it alone is removed"
+    rows = []
+    for f, model, r, cells, a, y in tested_bags(cv, store, column, classes):
+        n = len(cells)
+        if n < 2: continue
+        z = subset_logits(model, cells, [np.arange(n)] + [np.delete(np.arange(n), i) for i in range(n)])
+        rows.append(pd.DataFrame({'patient_id': r.patient_id, 'fold': f.k, 'label': r.label, 'cell': f.positions[r.patient_id],
+                                  'attention': a, **{f'delta_{c}': z[1:, j] - z[0, j] for j, c in enumerate(classes)}}))
+    return pd.concat(rows, ignore_index=True)
+
+def rank_correlation(a:np.ndarray, b:np.ndarray) -> float:
+    "Spearman's rank correlation (average ranks for ties); NaN when either is constant"
+    ra, rb = rankdata(a), rankdata(b)
+    if ra.std() == 0 or rb.std() == 0: return float('nan')
+    return float(np.corrcoef(ra, rb)[0, 1])
+
+def occlusion_agreement(occ:pd.DataFrame) -> pd.Series:
+    "Per patient: rank correlation between attention and the drop of the true class's logit when the cell is removed"
+    return pd.Series({p: rank_correlation(g.attention.to_numpy(), -g[f'delta_{g.label.iloc[0]}'].to_numpy())
+                      for p, g in occ.groupby('patient_id')}, name='occlusion_rho').rename_axis('patient_id')
+
+# %% ../nbs/09c_trust.ipynb #7a87763b
+def malignant_removal(cv, store, n_random:int=5, seed:int=0, classes=BAG_LABELS) -> pd.DataFrame:
+    "Per tested AML patient with no more malignant than healthy cells: the true class's probability with every cell, without the malignant ones, without as many random healthy ones (mean over draws)"
+    rng, rows = np.random.default_rng(seed), []
+    for f, model, r, cells, a, y in tested_bags(cv, store, classes=classes):
+        st = _fold_store(store, f.k)
+        if 'malignant' not in st.index: raise ValueError("malignant_removal needs ground truth (`malignant`) in the store's index (SynthAML)")
+        mal = st.index.malignant.to_numpy()[f.positions[r.patient_id]]
+        if pd.isna(mal).any(): continue
+        mal = mal.astype(bool)
+        if not mal.any() or mal.sum() > (~mal).sum(): continue
+        every, healthy = np.arange(len(cells)), np.flatnonzero(~mal)
+        subsets = [every, healthy] + [np.setdiff1d(every, rng.choice(healthy, mal.sum(), replace=False)) for _ in range(n_random)]
+        p = _softmax(subset_logits(model, cells, subsets))[:, y]
+        rows.append(dict(patient_id=r.patient_id, label=r.label, n_cells=len(cells), n_malignant=int(mal.sum()),
+                         p_all=p[0], p_without_malignant=p[1], p_without_random_healthy=float(p[2:].mean())))
+    return pd.DataFrame(rows, columns=['patient_id', 'label', 'n_cells', 'n_malignant', 'p_all', 'p_without_malignant', 'p_without_random_healthy'])
+
+# %% ../nbs/09c_trust.ipynb #42efbe0f
+def cell_counts(sizes) -> list:
+    "1, 2, 4, ... below the largest bag, and the largest bag"
+    top = int(max(sizes))
+    return sorted({*(2 ** np.arange(int(np.log2(top)) + 1)).tolist(), top})
+
+def cells_needed(cv, store, ns=None, n_draws:int=20, seed:int=0, classes=BAG_LABELS) -> pd.DataFrame:
+    "Per number of cells n and draw: macro-F1 (per fold, mean over folds) and each class's recall when every test patient keeps n random cells"
+    rng, C = np.random.default_rng(seed), len(classes)
+    ns = ns or cell_counts([len(p) for p in cv.positions.values()])
+    fold_y, fold_p, pooled = [], [], {}
+    for f, model, r, cells, a, y in tested_bags(cv, store, classes=classes):
+        subsets = [rng.permutation(len(cells))[:n] for n in ns for _ in range(n_draws)]
+        pred = subset_logits(model, cells, subsets).argmax(1).reshape(len(ns), n_draws)
+        pooled.setdefault(f.k, []).append((y, pred))
+    for k in sorted(pooled):
+        fold_y.append(np.array([y for y, _ in pooled[k]])); fold_p.append(np.stack([p for _, p in pooled[k]], -1))   # (ns, draws, patients)
+    f1 = np.mean([macro_f1(np.broadcast_to(y, p.shape).reshape(-1, len(y)), p.reshape(-1, len(y)), C).reshape(len(ns), n_draws)
+                  for y, p in zip(fold_y, fold_p)], 0)
+    Y, P = np.concatenate(fold_y), np.concatenate(fold_p, -1)
+    out = pd.DataFrame([dict(n=n, draw=d, macro_f1=f1[i, d]) for i, n in enumerate(ns) for d in range(n_draws)])
+    for j, c in enumerate(classes):
+        if (Y == j).any(): out[f'recall_{c}'] = (P[..., Y == j] == j).mean(-1).reshape(-1)
+    return out
+
+def cells_for(needed:pd.DataFrame, # `cells_needed` (one or many seeds)
+              share:float=0.9) -> int:
+    "The smallest n whose mean macro-F1 reaches `share` of the full bags' (the largest n)"
+    m = needed.groupby('n').macro_f1.mean()
+    return int(m.index[np.argmax(m.to_numpy() >= share * m.iloc[-1])])
+
+# %% ../nbs/09c_trust.ipynb #102edc45
+CLASS_COLOURS = dict(zip(BAG_LABELS, ('#CC79A7', '#0072B2', '#009E73', '#D55E00', '#999999')))   # Okabe-Ito, one colour per subtype
+
+def plot_cells_needed(needed:dict, # name -> `cells_needed` (one or many seeds)
+                      share:float=0.9, title:str|None=None) -> plt.Figure:
+    "Per model: macro-F1 (mean, and the middle 95% of draws) and each class's recall against the number of cells per patient"
+    fig, axes = plt.subplots(1, len(needed), figsize=(3.0 * len(needed) + 0.6, 3.3), squeeze=False, sharey=True)
+    for ax, (name, t) in zip(axes[0], needed.items()):
+        g = t.groupby('n')
+        ax.fill_between(g.macro_f1.mean().index, g.macro_f1.quantile(0.025), g.macro_f1.quantile(0.975), color='k', alpha=0.15, lw=0)
+        ax.plot(g.macro_f1.mean(), 'k-', lw=2, label='macro-F1')
+        for c, colour in CLASS_COLOURS.items():
+            if f'recall_{c}' in t: ax.plot(g[f'recall_{c}'].mean(), '-', color=colour, lw=1, label=f'recall {c}')
+        n90 = cells_for(t, share)
+        ax.axvline(n90, color='k', ls=':', lw=1)
+        ax.set_xscale('log', base=2); ax.set_ylim(0, 1.02); ax.set_xlabel('cells per patient')
+        ax.set_title(f"{name}\n{share:.0%} of full-bag macro-F1 at {n90} cells", fontsize=9)
+    axes[0, 0].set_ylabel('macro-F1 / recall'); axes[0, -1].legend(fontsize=6, loc='lower right')
+    if title: fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
 # %% ../nbs/09c_trust.ipynb #5a078d4f
 TRUST_ALPHAS = (0.1, 0.2)        # the promised miscoverages of the report's prediction sets
 
@@ -192,7 +398,26 @@ def trust_patients(cv, # a CVResult
         out = out.assign(**{f'set_{a}': s.set.to_numpy(), f'set_size_{a}': s.set_size.to_numpy(), f'covered_{a}': s.covered.to_numpy()})
     return out
 
-def _trust_stats(alphas, n_classes:int, n_bins:int) -> dict:
+def trust_row(cv, # a CVResult
+              store=None, # the FeatureStore it was trained on (one per fold under strict pretraining); None: calibration and sets only
+              seed:int=0, n_draws:int=20, classes=BAG_LABELS) -> dict:
+    "What the report's Trust section takes from one cross-validation: `patients` (`trust_patients`, with each one's faithfulness), `curves`, `needed`"
+    pats = trust_patients(cv, seed=seed, classes=classes)
+    if store is None or any(f.state is None for f in cv.folds): return dict(patients=pats, curves=None, needed=None)
+    curves = deletion_curves(cv, store, seed=seed, classes=classes)
+    per = faithfulness_areas(curves).join(occlusion_agreement(occlusion(cv, store, classes=classes)))
+    st = _fold_store(store, 0)
+    if 'malignant' in st.index and st.index.malignant.notna().any():
+        per = per.join(malignant_removal(cv, store, seed=seed, classes=classes).set_index('patient_id')[list(TRUTH_COLUMNS)])
+    return dict(patients=pats.merge(per, left_on='patient_id', right_index=True, how='left'), curves=curves,
+                needed=cells_needed(cv, store, n_draws=n_draws, seed=seed, classes=classes))
+
+TRUTH_COLUMNS = ('p_without_malignant', 'p_without_random_healthy')
+FAITH_STATS = {'deletion area': ('deletion_area', (-1, 1)), 'insertion area': ('insertion_area', (-1, 1)),
+               'occlusion rho': ('occlusion_rho', (-1, 1)), 'P(true), malignant removed': ('p_without_malignant', (0, 1)),
+               'P(true), as many healthy removed': ('p_without_random_healthy', (0, 1))}   # report name -> (per-patient column, range)
+
+def _trust_stats(alphas, n_classes:int, n_bins:int, columns) -> dict:
     "name -> (f(arrays of a seed, patient positions), the range of the value)"
     out = {'ECE': (lambda d, i: ece(d['p'][i], d['y'][i], n_bins), (0, 1)), 'ECE (T)': (lambda d, i: ece(d['q'][i], d['y'][i], n_bins), (0, 1)),
            'Brier': (lambda d, i: brier(d['p'][i], d['y'][i]), (0, 2)), 'Brier (T)': (lambda d, i: brier(d['q'][i], d['y'][i]), (0, 2)),
@@ -201,26 +426,32 @@ def _trust_stats(alphas, n_classes:int, n_bins:int) -> dict:
         out[f'coverage {a}'] = (lambda d, i, a=a: d[f'covered_{a}'][i].mean(), (0, 1))
         out[f'set size {a}'] = (lambda d, i, a=a: d[f'size_{a}'][i].mean(), (0, n_classes))
         out[f'single-class sets {a}'] = (lambda d, i, a=a: (d[f'size_{a}'][i] == 1).mean(), (0, 1))
+        out[f'empty sets {a}'] = (lambda d, i, a=a: (d[f'size_{a}'][i] == 0).mean(), (0, 1))
+    for name, (col, bounds) in FAITH_STATS.items():           # faithfulness: the mean over the patients it was measured on
+        if col in columns: out[name] = (lambda d, i, col=col: np.nanmean(d[col][i]) if np.isfinite(d[col][i]).any() else np.nan, bounds)
     return out
 
-def trust_table(tables:list, # `trust_patients` of each seed: the same patients
+def trust_table(tables:list, # `trust_patients` (or `trust_row`'s patients) of each seed: the same patients
                 alphas=TRUST_ALPHAS, n_boot:int=2000, alpha:float=0.05, seed:int=0, classes=BAG_LABELS, n_bins:int=10) -> pd.DataFrame:
     "Every trust number: its mean over the seeds and a (1-alpha) interval resampling the seeds and, once for every seed, the patients within each class"
-    ids = sorted(tables[0].patient_id)
+    ids, columns = sorted(tables[0].patient_id), set.intersection(*(set(t.columns) for t in tables))
     arrays = []
     for t in tables:
         t = t.set_index('patient_id').loc[ids].reset_index()
         p, y = class_probs(t, classes)
         arrays.append(dict(p=p, y=y, q=t[[f'q_{c}' for c in classes]].to_numpy(np.float64),
-                           **{k: t[f'{c}_{a}'].to_numpy(np.float64) for a in alphas for k, c in ((f'covered_{a}', 'covered'), (f'size_{a}', 'set_size'))}))
+                           **{k: t[f'{c}_{a}'].to_numpy(np.float64) for a in alphas for k, c in ((f'covered_{a}', 'covered'), (f'size_{a}', 'set_size'))},
+                           **{col: t[col].to_numpy(np.float64) for col, _ in FAITH_STATS.values() if col in columns}))
     rng, S, y = np.random.default_rng(seed), len(arrays), arrays[0]['y']
     groups = [np.flatnonzero(y == c) for c in np.unique(y)]
     pdraws = [np.concatenate([rng.choice(g, len(g)) for g in groups]) for _ in range(n_boot)]
     sdraws = rng.integers(0, S, (n_boot, S)) if S > 1 else np.zeros((n_boot, 1), int)
     rows, every = {}, np.arange(len(y))
-    for name, (f, bounds) in _trust_stats(alphas, len(classes), n_bins).items():
+    for name, (f, bounds) in _trust_stats(alphas, len(classes), n_bins, columns).items():
         est = float(np.mean([f(d, every) for d in arrays]))
         per = np.array([[f(d, i) for d in arrays] for i in pdraws])          # (n_boot, seeds)
-        lo, hi = bootstrap_interval(np.take_along_axis(per, sdraws, 1).mean(1), est, alpha, 'centred', bounds)
+        draws = np.take_along_axis(per, sdraws, 1).mean(1)
+        draws = draws[np.isfinite(draws)]                                     # a resample without a patient the number is measured on
+        lo, hi = bootstrap_interval(draws, est, alpha, 'centred', bounds) if np.isfinite(est) and len(draws) else (np.nan, np.nan)
         rows[name] = dict(value=est, low=lo, high=hi)
     return pd.DataFrame(rows).T
