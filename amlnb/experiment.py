@@ -926,7 +926,8 @@ def _trust_figures(exp:Experiment, out:Path) -> list:
     if not tr.get('patients'): return []
     seeds = f"{n} seeds" if n > 1 else f"seed {exp.config['seeds'][0]}"
     _save_fig(plot_trust_reliability(exp), out/'reliability.png')
-    figs = [('Trust', f'Reliability of attention-MIL before and after temperature scaling ({seeds})', 'reliability.png')]
+    figs = [('Trust', f"Reliability of attention-MIL before and after temperature scaling ({seeds}; every seed's test patients pooled, "
+                      "so the legend's ECE is the pooled patients', the table's the mean over seeds)", 'reliability.png')]
     curves, needed = tr.get('curves', pd.DataFrame()), tr.get('needed', pd.DataFrame())
     if len(curves):
         _save_fig(plot_faithfulness({m: g for m, g in curves.groupby('method', sort=False)}), out/'faithfulness.png')
