@@ -10,7 +10,7 @@ import argparse, errno, json, os, sys, time, warnings
 from pathlib import Path
 # fastai 2.8 calls torch.jit.script at import, which torch >= 2.10 flags as deprecated: noise on a terminal
 warnings.filterwarnings('ignore', message='`torch.jit.script` is deprecated', category=FutureWarning)
-from .core import PRESETS, CacheWarning, get_device, get_preset
+from .core import PRESETS, CacheWarning, get_device, get_preset, short_path
 from .layout import DataWarning, load_patients, load_matek, LAYOUT
 from .ssl import METHODS, get_recipe
 from .data import read_splits, given_splits, SplitError
@@ -270,7 +270,7 @@ def main(argv=None) -> int:
     if len(exp.comparisons):
         print(exp.comparisons.to_string(index=False, float_format=lambda v: f"{v:.4f}"), '\n')
     if exp.problems: print(f"{len(exp.problems)} data problem(s) were skipped; they are listed in the report.")
-    print(f"report: {exp.report}  ({(time.time() - t0) / 60:.1f} min)")
+    print(f"report: {short_path(exp.report)}  ({(time.time() - t0) / 60:.1f} min)")
     return 0
 
 def run() -> None:

@@ -18,9 +18,9 @@ import torch.distributed as dist
 # %% auto #0
 __all__ = ['CPU_PRECISION', 'AUTOCAST_DTYPES', 'CHECK_BYTES', 'BAG_LABELS', 'METADATA_COLUMNS', 'YIQ_FROM_RGB', 'OD_STAIN_RANGES',
            'STAIN_2X', 'PRESETS', 'SCHEDULE_FIELDS', 'get_device', 'world', 'inference_precision', 'inference_autocast',
-           'seed_everything', 'amlnb_home', 'atomic_path', 'safe_name', 'build_folder', 'clean_stale_builds',
-           'publish_folder', 'disk_memmap', 'hash_key', 'stage_lock', 'CacheWarning', 'DataWarning', 'file_digest',
-           'manifest_problem', 'blur_images', 'Preset', 'get_preset', 'presets_table']
+           'seed_everything', 'amlnb_home', 'short_path', 'short_paths', 'atomic_path', 'safe_name', 'build_folder',
+           'clean_stale_builds', 'publish_folder', 'disk_memmap', 'hash_key', 'stage_lock', 'CacheWarning',
+           'DataWarning', 'file_digest', 'manifest_problem', 'blur_images', 'Preset', 'get_preset', 'presets_table']
 
 # %% ../nbs/00_core.ipynb #a1c5d631
 def _mps_available() -> bool:
@@ -102,14 +102,36 @@ def seed_everything(seed:int=42, # the seed for python, numpy and torch
     return seed
 
 # %% ../nbs/00_core.ipynb #81dd40f9
+def _home_root() -> Path:
+    root = os.environ.get('AMLNB_HOME')
+    if root is None: root = Path(os.environ.get('XDG_CACHE_HOME', Path.home()/'.cache'))/'amlnb'
+    return Path(root).expanduser()
+
 def amlnb_home(*parts:str, # optional sub-folders, created on demand
               ) -> Path:
     "The amlnb cache folder (`$AMLNB_HOME`, else `$XDG_CACHE_HOME/amlnb`, else `~/.cache/amlnb`), joined with `parts`"
-    root = os.environ.get('AMLNB_HOME')
-    if root is None: root = Path(os.environ.get('XDG_CACHE_HOME', Path.home()/'.cache'))/'amlnb'
-    path = Path(root).expanduser().joinpath(*parts)
+    path = _home_root().joinpath(*parts)
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+# %% ../nbs/00_core.ipynb #2e079593
+def short_path(p) -> str:
+    "`p` as messages show it: `$AMLNB_HOME/…` under the amlnb home, relative under the working directory, `~/…` under the user's home"
+    p = Path(p).expanduser().absolute()
+    bases = [(_home_root(), '$AMLNB_HOME'), (Path.cwd(), None), (Path.home(), '~')]
+    for base, name in bases:
+        try: rel = p.relative_to(base.absolute())
+        except ValueError: continue
+        return str(rel) if name is None else str(Path(name)/rel)
+    return str(p)
+
+# %% ../nbs/00_core.ipynb #2b289396
+def short_paths(df:pd.DataFrame) -> pd.DataFrame:
+    "A copy of `df` for display, its columns of absolute paths shown as `short_path` does"
+    def is_paths(col): 
+        v = col.dropna()
+        return len(v) > 0 and (col.dtype == object or pd.api.types.is_string_dtype(col)) and all(isinstance(x, (str, Path)) and str(x).startswith('/') for x in v.iloc[:20])
+    return df.assign(**{c: df[c].map(short_path, na_action='ignore') for c in df.columns if is_paths(df[c])})
 
 # %% ../nbs/00_core.ipynb #a108ddb1
 def _umask() -> int:
@@ -233,7 +255,7 @@ class CacheWarning(UserWarning):
     "A cached artefact found damaged (and built again), or a lock that was waited for"
 
 class DataWarning(UserWarning):
-    "Something in a dataset was skipped, dropped or disagrees with the rest: the summary names it (`02_layout`)"
+    "Something in a dataset was skipped, dropped or disagrees with the rest: the summary names it (`04_layout`)"
 
 CHECK_BYTES = 64 * 2**20    # files up to this size are checked whole when opened; larger ones by a sample
 

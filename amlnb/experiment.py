@@ -14,7 +14,7 @@ import pandas as pd
 import torch
 import matplotlib.pyplot as plt
 from .core import get_preset, get_device, amlnb_home, atomic_path, hash_key, BAG_LABELS, Preset, stage_lock
-from .core import build_folder, publish_folder, clean_stale_builds, file_digest
+from .core import build_folder, publish_folder, clean_stale_builds, file_digest, short_path
 from .cache import CellCache
 from .data import Fold, patient_splits, given_splits, split_digest
 from .ssl import (METHODS, RECIPES, Recipe, get_recipe, resolve_precision, recipe_table, describe_recipe, pretrain, evaluate_encoder, synth_data,
@@ -244,7 +244,7 @@ class Experiment:
         if 'converged' in t: cols['converged'] = t.converged.fillna('–')
         return pd.DataFrame(cols, index=t.index)
 
-    def __repr__(self): return f"Experiment({', '.join(self.methods)}; {len(self.config['seeds'])} seed(s); report at {self.report})\n{self.summary().to_string()}"
+    def __repr__(self): return f"Experiment({', '.join(self.methods)}; {len(self.config['seeds'])} seed(s); report at {short_path(self.report)})\n{self.summary().to_string()}"
 
 # %% ../nbs/10_experiment.ipynb #7fb97197
 def _log(msg:str, progress:bool):
@@ -663,7 +663,7 @@ def run_experiment(data=None, # dataset root in the real layout; None: the prese
         for m in d.rows: runs.append(evaluate_row(plan, d, encode_row(plan, d, m, s, folds), progress))
     exp, t = summarise_runs(plan, d, runs, splits, code), time.time()
     write_report(exp, d.cache, figures=figures)
-    _log(f"done in {(time.time() - t_all) / 60:.1f} min (report {time.time() - t:.0f} s); report: {exp.report}", progress)
+    _log(f"done in {(time.time() - t_all) / 60:.1f} min (report {time.time() - t:.0f} s); report: {short_path(exp.report)}", progress)
     return exp
 
 # %% ../nbs/10_experiment.ipynb #81955ecf

@@ -16,7 +16,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 import torchvision
 from fastprogress.fastprogress import progress_bar
-from .core import amlnb_home, hash_key, build_folder, publish_folder, clean_stale_builds, safe_name, atomic_path, get_device, stage_lock, disk_memmap
+from .core import amlnb_home, hash_key, build_folder, publish_folder, clean_stale_builds, safe_name, atomic_path, get_device, stage_lock, disk_memmap, short_path
 from .layout import DataWarning, Problem, warn_problems, list_images
 from .cache import CellCache
 from .augment import IMAGENET_STATS, denormalize, normalize, resize_cells
@@ -304,7 +304,7 @@ class EncoderFile:
     def store(self, cache:CellCache, device=None, progress:bool=False) -> FeatureStore:
         return extract_features(self.encoder(), cache, device=device, name=self.name, progress=progress)
     def describe(self) -> str:
-        return f"the encoder of `{self.path}` at {self.size} px, normalised with mean {list(self.mean)} and std {list(self.std)}"
+        return f"the encoder of `{short_path(self.path)}` at {self.size} px, normalised with mean {list(self.mean)} and std {list(self.std)}"
 
 class CacheRows:
     "The cells of a cache at `rows`, as a cache: `index`, `batch(positions)` and `len` (a store of some patients' cells)"

@@ -19,7 +19,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from .core import amlnb_home, hash_key, get_device, BAG_LABELS, build_folder, publish_folder, clean_stale_builds, safe_name, inference_precision, inference_autocast, stage_lock
-from .core import file_digest, manifest_problem, CacheWarning, disk_memmap
+from .core import file_digest, manifest_problem, CacheWarning, disk_memmap, short_path
 from .cache import CellCache
 from .data import patient_splits
 from .augment import normalize, resize_cells
@@ -105,7 +105,7 @@ class FeatureStore:
 
     def __repr__(self):
         return (f"FeatureStore({len(self)} cells x {self.dim} fp16, {len(self.patients)} patients, "
-                f"encoder {self.encoder_key}, cache {self.cache_key}, {'reused' if self.reused else 'built'}) at {self.path}")
+                f"encoder {self.encoder_key}, cache {self.cache_key}, {'reused' if self.reused else 'built'}) at {short_path(self.path)}")
 
     @property
     def patients(self) -> list:

@@ -2,8 +2,9 @@
 
 Counts, per notebook and cell: warnings (any output naming a `...Warning`), stderr streams (and their
 lines), progress bars (fastprogress's HTML bars and text bars), and absolute machine paths (`/tmp/`,
-`/root/`, `/home/`, `/work/`, `/Users/`). Also the course's shape: cells before the first
-self-supervised idea (the first cell of `03_augment`) and cells hidden from the docs (`#| hide`).
+`/root/`, `/home/`, `/work/`, `/Users/`). Also the course's shape, in the
+reading order of `nbs/sidebar.yml`: cells before the first self-supervised idea (`02_augment`), cells hidden
+from the docs (`#| hide`) and cells in the engineering appendix; and that the sidebar lists every notebook once.
 
     python tools/check_outputs.py            # a table of what it finds; exit 0
     python tools/check_outputs.py --strict   # exit 1 when any output is noisy (a CI gate)
@@ -34,15 +35,31 @@ def noise(nb_path:Path) -> list:
                 if m := PATH.search(t): out.append((i, 'machine path', t[max(m.start() - 20, 0):m.start() + 40].replace('\n', ' ')))
     return out
 
-def shape(nbs:list) -> dict:
-    "Cells before the first self-supervised idea (03_augment) and cells hidden with #| hide, over the course"
-    before, hidden, total = 0, 0, 0
-    for p in nbs:
-        cells = json.loads(p.read_text())['cells']
-        total += len(cells)
-        if p.name < '03_augment': before += len(cells) if p.name != 'index.ipynb' else 0
-        hidden += sum(1 for c in cells if c['cell_type'] == 'code' and re.match(r'\s*#\|\s*hide\b', ''.join(c['source'])))
-    return dict(cells=total, before_first_ssl_idea=before, hidden=hidden)
+FIRST_SSL_IDEA = '02_augment.ipynb'   # the views: the first self-supervised idea of the course
+
+def reading_order(nbs_dir:Path) -> tuple:
+    "(the course's notebooks, the appendix's), in the order `sidebar.yml` lists them"
+    import yaml
+    side = yaml.safe_load((nbs_dir/'sidebar.yml').read_text())['website']['sidebar']['contents']
+    sections = {e['section']: e['contents'] for e in side if isinstance(e, dict)}
+    return sections['The course'], sections['Engineering appendix']
+
+def shape(nbs_dir:Path) -> dict:
+    "Cells before the first self-supervised idea (in the sidebar's reading order) and cells hidden with #| hide"
+    course, appendix = reading_order(nbs_dir)
+    cells = {p.name: json.loads(p.read_text())['cells'] for p in nbs_dir.glob('*.ipynb')}
+    before = sum(len(cells[n]) for n in course[:course.index(FIRST_SSL_IDEA)])
+    hidden = sum(1 for cs in cells.values() for c in cs if c['cell_type'] == 'code' and re.match(r'\s*#\|\s*hide\b', ''.join(c['source'])))
+    return dict(cells=sum(map(len, cells.values())), before_first_ssl_idea=before, hidden=hidden,
+                appendix_cells=sum(len(cells[n]) for n in appendix))
+
+def sidebar_problems(nbs_dir:Path) -> list:
+    "Notebooks the sidebar misses, lists twice, or names without a file"
+    course, appendix = reading_order(nbs_dir)
+    listed = ['index.ipynb'] + course + appendix
+    files = {p.name for p in nbs_dir.glob('*.ipynb')}
+    return ([f"{n}: not in sidebar.yml" for n in sorted(files - set(listed))] + [f"{n}: in sidebar.yml, no such notebook" for n in sorted(set(listed) - files)]
+            + [f"{n}: listed twice in sidebar.yml" for n in sorted({n for n in listed if listed.count(n) > 1})])
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -56,7 +73,9 @@ def main():
     kinds = {}
     for recs in found.values():
         for _, what, _ in recs: kinds[what.split(' (')[0]] = kinds.get(what.split(' (')[0], 0) + 1
-    print(f"{n} noisy outputs ({', '.join(f'{k} {v}' for k, v in sorted(kinds.items())) or 'none'}); course: {shape(nbs)}")
-    if args.strict and n: sys.exit(1)
+    print(f"{n} noisy outputs ({', '.join(f'{k} {v}' for k, v in sorted(kinds.items())) or 'none'}); course: {shape(Path(args.nbs))}")
+    side = sidebar_problems(Path(args.nbs))
+    for line in side: print(line)
+    if args.strict and (n or side): sys.exit(1)
 
 if __name__ == '__main__': main()
